@@ -1,0 +1,85 @@
+/**
+ * Dispatch: claims queued jobs into free fal slots (race-free, in SQL) and submits each to fal
+ * with its webhook URL. A claimed job is marked as being dispatched before we call fal, so a crash
+ * between fal accepting and us storing the request id is healed by the webhook's `job_id` or by
+ * the reconciler. Transient failures go back to the queue with backoff; rejections fail the job
+ * and release its credits.
+ */
+import { retryDelayMs } from "./backoff.ts";
+import { type Env, webhookUrl } from "./env.ts";
+import { type FalGateway, toFalError } from "./fal.ts";
+import type { JobRow, Jobs } from "./jobs.ts";
+import type { Logger } from "./log.ts";
+import type { ModelCatalog } from "./models.ts";
+
+export interface DispatchDeps {
+  jobs: Jobs;
+  fal: FalGateway;
+  models: ModelCatalog;
+  env: Pick<Env, "PUBLIC_URL" | "SUPABASE_URL" | "FAL_MAX_CONCURRENCY" | "USER_MAX_ACTIVE">;
+  log: Logger;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Returns `dispatch()`: fills free slots until none or no queued job is left; resolves to the count submitted. */
+export function createDispatcher(deps: DispatchDeps): () => Promise<number> {
+  const now = deps.now ?? Date.now;
+
+  async function submitOne(job: JobRow): Promise<boolean> {
+    const model = await deps.models.get(job.model);
+    if (!model) {
+      await deps.jobs.dispatchFailed(
+        job.id,
+        "model_unavailable",
+        `Model ${job.model} is not available.`,
+        null,
+      );
+      return false;
+    }
+    try {
+      const requestId = await deps.fal.submit(
+        model.endpoint_id,
+        job.input,
+        webhookUrl(deps.env, job.id),
+      );
+      await deps.jobs.submitted(job.id, requestId);
+      deps.log("submitted to fal", {
+        job_id: job.id,
+        request_id: requestId,
+        attempt: job.attempts,
+      });
+      return true;
+    } catch (e) {
+      const err = toFalError(e);
+      const retryAt = err.transient
+        ? new Date(now() + retryDelayMs(job.attempts, deps.random))
+        : null;
+      const code = err.transient ? "provider_unavailable" : "provider_rejected";
+      deps.log("fal submit failed", {
+        job_id: job.id,
+        status: err.status,
+        transient: err.transient,
+        retry_at: retryAt?.toISOString() ?? null,
+      });
+      await deps.jobs.dispatchFailed(job.id, code, err.message.slice(0, 500), retryAt);
+      return false;
+    }
+  }
+
+  return async function dispatch(): Promise<number> {
+    let submitted = 0;
+    // Bounded: one call never loops forever, whatever the queue holds.
+    for (let round = 0; round < 20; round++) {
+      const claimed = await deps.jobs.claim(
+        deps.env.FAL_MAX_CONCURRENCY,
+        deps.env.USER_MAX_ACTIVE,
+        8,
+      );
+      if (claimed.length === 0) break;
+      const results = await Promise.all(claimed.map(submitOne));
+      submitted += results.filter(Boolean).length;
+    }
+    return submitted;
+  };
+}

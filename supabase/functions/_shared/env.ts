@@ -1,0 +1,78 @@
+/**
+ * Configuration from environment variables, parsed once at start-up with clear errors: the ones
+ * Supabase injects into every function and Vidqueue's own secrets (README "Configuration").
+ */
+import { z } from "zod";
+
+const intVar = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const EnvSchema = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_DB_URL: z.string().min(1),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_SECRET_KEYS: z.string().optional(),
+  SUPABASE_JWKS: z.string().optional(),
+  LEGACY_JWT_SECRET: z.string().min(16).optional(),
+  PUBLIC_URL: z.url().optional(),
+  FAL_KEY: z.string().optional(),
+  FAL_QUEUE_BASE_URL: z.url().optional(),
+  FAL_JWKS_URL: z.url().default("https://rest.fal.ai/.well-known/jwks.json"),
+  FAL_MEDIA_HOSTS: z.string().default(".fal.media,fal.media"),
+  FAL_MAX_CONCURRENCY: intVar(2, 1),
+  USER_MAX_ACTIVE: intVar(2, 1),
+  USER_MAX_QUEUED: intVar(20, 1),
+  USER_SUBMITS_PER_MIN: intVar(30, 1),
+  MEDIA_MAX_BYTES: intVar(200 * 1024 * 1024, 1),
+  MEDIA_TIMEOUT_MS: intVar(120_000, 1),
+  RECONCILE_SECRET: z.string().min(16).optional(),
+  ALLOW_INSECURE_MEDIA: z.enum(["true", "false"]).default("false"),
+});
+
+/** Vidqueue's configuration, typed. */
+export type Env = z.infer<typeof EnvSchema> & {
+  /** The service key Storage accepts (legacy service_role JWT or the default sb_secret key). */
+  serviceKey: string;
+};
+
+/** Thrown at start-up when the environment is incomplete; names every bad variable. */
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/** Parses the environment (`get` defaults to Deno.env.get). */
+export function loadEnv(get: (name: string) => string | undefined = (n) => Deno.env.get(n)): Env {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = get(key);
+    raw[key] = value === "" ? undefined : value;
+  }
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new EnvError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const serviceKey = parsed.data.SUPABASE_SERVICE_ROLE_KEY ??
+    defaultSecretKey(parsed.data.SUPABASE_SECRET_KEYS);
+  if (!serviceKey) {
+    throw new EnvError(
+      "invalid configuration: SUPABASE_SERVICE_ROLE_KEY or SUPABASE_SECRET_KEYS is required",
+    );
+  }
+  return { ...parsed.data, serviceKey };
+}
+
+function defaultSecretKey(json: string | undefined): string | undefined {
+  if (!json) return undefined;
+  try {
+    const keys = JSON.parse(json) as Record<string, string>;
+    return keys.default ?? Object.values(keys)[0];
+  } catch {
+    throw new EnvError("invalid configuration: SUPABASE_SECRET_KEYS is not a JSON object");
+  }
+}
+
+/** The URL fal calls back for a job (`PUBLIC_URL` wins, for tunnels to a laptop). */
+export function webhookUrl(env: Pick<Env, "PUBLIC_URL" | "SUPABASE_URL">, jobId: string): string {
+  const base = (env.PUBLIC_URL ?? env.SUPABASE_URL).replace(/\/$/, "");
+  return `${base}/functions/v1/fal-webhook?job_id=${encodeURIComponent(jobId)}`;
+}

@@ -1,0 +1,82 @@
+/**
+ * fal.ai through `@fal-ai/client`'s queue API. The client has no base-URL option, so a simulator
+ * or test fake is reached by a request middleware that rewrites `https://queue.fal.run` to
+ * FAL_QUEUE_BASE_URL. Submits are not retried by the client (a lost answer would mean a second,
+ * billed request); our state machine retries with backoff instead, and records every attempt.
+ */
+import { createFalClient } from "@fal-ai/client";
+
+export type FalQueueState = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED";
+
+/** What we need of fal; tests pass fakes. */
+export interface FalGateway {
+  submit(endpointId: string, input: Record<string, unknown>, webhookUrl: string): Promise<string>;
+  status(endpointId: string, requestId: string): Promise<FalQueueState>;
+  /** The result payload, or a FalError when the request failed at fal. */
+  result(endpointId: string, requestId: string): Promise<Record<string, unknown>>;
+  cancel(endpointId: string, requestId: string): Promise<void>;
+}
+
+/** A failure talking to fal, classified for retry decisions. */
+export class FalError extends Error {
+  override name = "FalError";
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly transient: boolean,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const FAL_QUEUE = "https://queue.fal.run";
+
+/** Classifies anything the fal client throws: 429, 5xx and network errors are transient. */
+export function toFalError(e: unknown): FalError {
+  if (e instanceof FalError) return e;
+  const err = e as { status?: number; message?: string; body?: unknown };
+  const status = typeof err.status === "number" ? err.status : null;
+  const transient = status === null || status === 408 || status === 429 || status >= 500;
+  const body = err.body as { detail?: unknown } | undefined;
+  const detail = body?.detail ?? body;
+  const message = typeof detail === "string"
+    ? detail
+    : err.message ?? (status ? `fal answered ${status}` : "fal unreachable");
+  return new FalError(message, status, transient, detail);
+}
+
+/** The real gateway over @fal-ai/client. */
+export function createFalGateway(opts: { falKey?: string; queueBaseUrl?: string }): FalGateway {
+  const base = opts.queueBaseUrl?.replace(/\/$/, "");
+  const client = createFalClient({
+    credentials: opts.falKey ?? "simulator",
+    retry: { maxRetries: 0 },
+    requestMiddleware: (request) =>
+      Promise.resolve(
+        base && request.url.startsWith(FAL_QUEUE)
+          ? { ...request, url: base + request.url.slice(FAL_QUEUE.length) }
+          : request,
+      ),
+  });
+  const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toFalError(e);
+    }
+  };
+  return {
+    submit: (endpointId, input, webhookUrl) =>
+      wrap(async () => (await client.queue.submit(endpointId, { input, webhookUrl })).request_id),
+    status: (endpointId, requestId) =>
+      wrap(async () =>
+        (await client.queue.status(endpointId, { requestId })).status as FalQueueState
+      ),
+    result: (endpointId, requestId) =>
+      wrap(async () =>
+        (await client.queue.result(endpointId, { requestId })).data as Record<string, unknown>
+      ),
+    cancel: (endpointId, requestId) => wrap(() => client.queue.cancel(endpointId, { requestId })),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Finishing a job whose result arrived: copy its media from fal into the `videos` bucket under
+ * `<user_id>/<job_id>.<ext>`, then complete it (which captures the credits, once). A media URL
+ * that can never work fails the job and releases the credits; a transient failure leaves it
+ * `finalizing` for the reconciler to retry.
+ */
+import type { Env } from "./env.ts";
+import { extensionFor, mediaUrlOf } from "./fal_result.ts";
+import type { JobRow, Jobs } from "./jobs.ts";
+import type { Logger } from "./log.ts";
+import { copyMedia, MediaError, parseHosts, type StorageApi } from "./media_copy.ts";
+
+export const VIDEOS_BUCKET = "videos";
+
+export interface FinalizeDeps {
+  jobs: Jobs;
+  storage: StorageApi;
+  env: Pick<
+    Env,
+    "FAL_MEDIA_HOSTS" | "ALLOW_INSECURE_MEDIA" | "MEDIA_MAX_BYTES" | "MEDIA_TIMEOUT_MS"
+  >;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+/** Returns `finalize(job)`. */
+export function createFinalize(deps: FinalizeDeps): (job: JobRow) => Promise<void> {
+  const options = {
+    allowedHosts: parseHosts(deps.env.FAL_MEDIA_HOSTS),
+    allowInsecure: deps.env.ALLOW_INSECURE_MEDIA === "true",
+    maxBytes: deps.env.MEDIA_MAX_BYTES,
+    timeoutMs: deps.env.MEDIA_TIMEOUT_MS,
+    fetch: deps.fetch,
+  };
+  return async (job) => {
+    const url = mediaUrlOf(job.result);
+    if (!url) {
+      await deps.jobs.failed(
+        job.id,
+        "provider_no_media",
+        "The provider's result has no media file.",
+      );
+      return;
+    }
+    const path = `${job.user_id}/${job.id}.${extensionFor(job.kind, url)}`;
+    try {
+      await copyMedia(url, { storage: deps.storage, bucket: VIDEOS_BUCKET, path }, options);
+    } catch (e) {
+      if (e instanceof MediaError && !e.transient) {
+        deps.log("media copy refused", { job_id: job.id, error: e.message });
+        await deps.jobs.failed(job.id, "media_unavailable", e.message);
+        return;
+      }
+      deps.log("media copy failed, will retry", { job_id: job.id, error: String(e) });
+      throw e;
+    }
+    const done = await deps.jobs.completed(job.id, path);
+    deps.log(done ? "job completed" : "completion was a no-op", { job_id: job.id, path });
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The real dependencies of a function instance, built once from the environment: config, the
+ * Postgres pool, the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
+ * index.ts files only pass these to their handler factory.
+ */
+import { createAuthenticate } from "./auth.ts";
+import { createSql } from "./db.ts";
+import { createDispatcher } from "./dispatch.ts";
+import { loadEnv } from "./env.ts";
+import { createFalGateway } from "./fal.ts";
+import { createJobs } from "./jobs.ts";
+import { createJwksSource, createJwtVerifier } from "./jwt.ts";
+import { createLogger } from "./log.ts";
+import { createStorageApi } from "./media_copy.ts";
+import { createModelCatalog } from "./models.ts";
+
+type EdgeRuntimeLike = { waitUntil(p: Promise<unknown>): void };
+
+/** `EdgeRuntime.waitUntil` where the runtime has it; otherwise the promise simply runs on. */
+export function waitUntil(p: Promise<unknown>): void {
+  const runtime = (globalThis as { EdgeRuntime?: EdgeRuntimeLike }).EdgeRuntime;
+  if (runtime) runtime.waitUntil(p);
+}
+
+/** Builds every real dependency for the function named `fn`. */
+export function createRuntime(fn: string) {
+  const env = loadEnv();
+  const log = createLogger(fn);
+  const sql = createSql(env.SUPABASE_DB_URL);
+  const jobs = createJobs(sql);
+  const models = createModelCatalog(sql);
+  const fal = createFalGateway({ falKey: env.FAL_KEY, queueBaseUrl: env.FAL_QUEUE_BASE_URL });
+  const storage = createStorageApi({ url: env.SUPABASE_URL, serviceKey: env.serviceKey });
+  const verifyJwt = createJwtVerifier({
+    jwks: createJwksSource({
+      inline: env.SUPABASE_JWKS,
+      url: `${env.SUPABASE_URL.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`,
+    }),
+    legacySecret: env.LEGACY_JWT_SECRET,
+  });
+  const dispatch = createDispatcher({ jobs, fal, models, env, log });
+  return {
+    env,
+    log,
+    sql,
+    jobs,
+    models,
+    fal,
+    storage,
+    authenticate: createAuthenticate(verifyJwt),
+    dispatch,
+    waitUntil,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * `video-jobs`: a user's jobs and credits (read through RLS), one job with a fresh signed URL,
+ * the model catalog, and the actions cancel, retry and delete. Reads are only ever triggered by
+ * the client (snapshot on subscribe, one signed URL per completed job), never by a timer.
+ */
+import type { Authenticate, AuthUser } from "../_shared/auth.ts";
+import { AppError, toErrorResponse } from "../_shared/errors.ts";
+import type { FalGateway } from "../_shared/fal.ts";
+import { json, readJsonObject, withCors } from "../_shared/http.ts";
+import type { Jobs, PublicJob } from "../_shared/jobs.ts";
+import type { Logger } from "../_shared/log.ts";
+import type { ModelCatalog } from "../_shared/models.ts";
+import { modelCost } from "../_shared/models.ts";
+import type { StorageApi } from "../_shared/media_copy.ts";
+import { VIDEOS_BUCKET } from "../_shared/finalize.ts";
+import { ActionRequest, decodeCursor, encodeCursor } from "./schema.ts";
+import { describeIssue } from "../generate-video/schema.ts";
+
+export interface VideoJobsDeps {
+  authenticate: Authenticate;
+  jobs: Jobs;
+  models: ModelCatalog;
+  storage: StorageApi;
+  fal: FalGateway;
+  dispatch: () => Promise<number>;
+  waitUntil: (p: Promise<unknown>) => void;
+  limits: { USER_MAX_QUEUED: number; USER_SUBMITS_PER_MIN: number };
+  log: Logger;
+}
+
+/** Signed URLs live an hour; the client asks again when a `<video>` reports an expired one. */
+const SIGNED_URL_SECONDS = 3600;
+const TERMINAL = new Set(["completed", "failed", "canceled"]);
+
+export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => Promise<Response> {
+  async function withUrls(jobs: PublicJob[], paths: (string | null)[]): Promise<PublicJob[]> {
+    const wanted = paths.map((p, i) => (p && jobs[i]?.status === "completed" ? p : null));
+    const present = wanted.filter((p): p is string => p !== null);
+    const signed = await deps.storage.sign(VIDEOS_BUCKET, present, SIGNED_URL_SECONDS);
+    let k = 0;
+    return jobs.map((job, i) => ({ ...job, video_url: wanted[i] ? signed[k++] ?? null : null }));
+  }
+
+  async function modelsList(): Promise<Response> {
+    const models = (await deps.models.list()).map((m) => ({
+      id: m.id,
+      title: m.title,
+      kind: m.kind,
+      credits: modelCost(m, m.default_duration),
+      cost_per_second: m.cost_per_second,
+      default_duration: m.default_duration,
+      durations: m.durations ?? [],
+      aspect_ratios: m.aspect_ratios ?? [],
+      expected_seconds: m.expected_seconds,
+      accepts_image: m.accepts_image,
+    }));
+    return json({ models });
+  }
+
+  async function getOne(user: AuthUser, id: string): Promise<Response> {
+    const found = await deps.jobs.getForUser(user, id);
+    if (!found) throw new AppError("not_found", "No such job.");
+    const [job] = await withUrls([found.job], [found.row.storage_path]);
+    return json({ job });
+  }
+
+  async function list(user: AuthUser, url: URL): Promise<Response> {
+    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get("limit") ?? "50") || 50));
+    const cursor = url.searchParams.get("cursor");
+    const before = cursor ? decodeCursor(cursor) : undefined;
+    if (cursor && !before) {
+      throw new AppError("invalid_input", "cursor: not a cursor from this API");
+    }
+    const [jobs, credits] = await Promise.all([
+      deps.jobs.listForUser(user, { limit: limit + 1, before }),
+      deps.jobs.creditsForUser(user),
+    ]);
+    const page = jobs.slice(0, limit);
+    const last = page.at(-1)?.job;
+    return json({
+      jobs: await withUrls(page.map((p) => p.job), page.map((p) => p.storagePath)),
+      credits,
+      next_cursor: jobs.length > limit && last ? encodeCursor(last) : null,
+    });
+  }
+
+  async function act(user: AuthUser, req: Request): Promise<Response> {
+    const parsed = ActionRequest.safeParse(await readJsonObject(req));
+    if (!parsed.success) throw new AppError("invalid_input", describeIssue(parsed.error));
+    const { action, id } = parsed.data;
+    const found = await deps.jobs.getForUser(user, id);
+    if (!found) throw new AppError("not_found", "No such job.");
+    const row = found.row;
+    switch (action) {
+      case "cancel": {
+        if (TERMINAL.has(row.status)) {
+          throw new AppError("conflict", `The job is already ${row.status}.`);
+        }
+        const after = await deps.jobs.cancel(id, user.id);
+        if (
+          after?.cancel_requested_at && after.provider_request_id && !TERMINAL.has(after.status)
+        ) {
+          const model = await deps.models.get(after.model);
+          if (model) {
+            await deps.fal.cancel(model.endpoint_id, after.provider_request_id).catch((e) =>
+              deps.log("fal cancel failed", { job_id: id, error: String(e) })
+            );
+          }
+        }
+        if (after?.status === "canceled") deps.waitUntil(deps.dispatch().catch(() => {}));
+        return json({ job: await deps.jobs.publicJob(id) });
+      }
+      case "retry": {
+        if (row.status !== "failed" && row.status !== "canceled") {
+          throw new AppError("conflict", "Only failed or canceled jobs can be retried.");
+        }
+        const model = await deps.models.get(row.model);
+        if (!model) throw new AppError("conflict", `Model ${row.model} is no longer available.`);
+        const created = await deps.jobs.create({
+          userId: user.id,
+          kind: row.kind,
+          model: row.model,
+          input: row.input,
+          cost: row.cost,
+          priority: 0,
+          idempotencyKey: `retry:${id}`,
+          requestHash: `retry:${id}`,
+          limits: {
+            max_queued: deps.limits.USER_MAX_QUEUED,
+            submits_per_min: deps.limits.USER_SUBMITS_PER_MIN,
+          },
+          parentId: row.parent_id,
+          retryOf: id,
+        });
+        if (!created.replayed) deps.waitUntil(deps.dispatch().catch(() => {}));
+        return json({ job: created.job }, created.replayed ? 200 : 202);
+      }
+      case "delete": {
+        if (!TERMINAL.has(row.status)) {
+          throw new AppError("conflict", "Cancel the job before deleting it.");
+        }
+        const removed = await deps.jobs.remove(id, user.id);
+        if (!removed) throw new AppError("not_found", "No such job.");
+        if (row.storage_path) {
+          await deps.storage.remove(VIDEOS_BUCKET, [row.storage_path]).catch((e) =>
+            deps.log("storage remove failed", { job_id: id, error: String(e) })
+          );
+        }
+        return json({ job: { ...(await deps.jobs.publicJob(id)), video_url: null } });
+      }
+    }
+  }
+
+  return async (req) => {
+    if (req.method === "OPTIONS") return json("ok");
+    try {
+      const url = new URL(req.url);
+      if (req.method === "GET" && url.searchParams.has("models")) return await modelsList();
+      const user = await deps.authenticate(req);
+      if (req.method === "GET") {
+        const id = url.searchParams.get("id");
+        return id ? await getOne(user, id) : await list(user, url);
+      }
+      if (req.method === "POST") return await act(user, req);
+      throw new AppError("method_not_allowed", "Use GET or POST.");
+    } catch (e) {
+      return withCors(toErrorResponse(e, deps.log));
+    }
+  };
+}
