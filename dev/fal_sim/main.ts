@@ -1,0 +1,27 @@
+/**
+ * Runs the fal simulator on its own: `deno run -A dev/fal_sim/main.ts`. Port `FAL_SIM_PORT`
+ * (default STACK_PORT+2, i.e. 54323), data in `FAL_SIM_DATA_DIR` (default `.local/fal_sim`), knobs
+ * from the `FAL_SIM_*` variables (config.ts). The dev stack starts it itself; this is for poking
+ * at it by hand.
+ */
+import { settingsFromEnv } from "./config.ts";
+import { startFalSimulator } from "./server.ts";
+
+if (import.meta.main) {
+  const stackPort = Number(Deno.env.get("STACK_PORT") ?? 54321);
+  const port = Number(Deno.env.get("FAL_SIM_PORT") ?? stackPort + 2);
+  const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+  const dataDir = Deno.env.get("FAL_SIM_DATA_DIR") ?? `${root}/.local/fal_sim`;
+  const sim = await startFalSimulator({
+    port,
+    dataDir,
+    log: console.log,
+    settings: settingsFromEnv(Deno.env),
+  });
+  console.log(`fal simulator: FAL_QUEUE_BASE_URL=${sim.url} FAL_JWKS_URL=${sim.jwksUrl}`);
+  console.log(`control API: ${sim.controlUrl}   media host: ${sim.mediaHost}`);
+  Deno.addSignalListener("SIGINT", async () => {
+    await sim.stop();
+    Deno.exit(0);
+  });
+}
