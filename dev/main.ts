@@ -1,6 +1,7 @@
 /**
- * `deno task dev`: starts the local stack on STACK_PORT (default 54321) and keeps it running
- * until Ctrl-C or SIGTERM, then stops everything cleanly. Data stays under .local/.
+ * `deno task dev`: starts the local stack on STACK_PORT (default 54321) — Postgres, migrations,
+ * then the gateway with every function's worker warm — prints its URL and keys, and keeps it
+ * running until Ctrl-C or SIGTERM, then stops everything cleanly. Data stays under .local/.
  */
 import { startStack } from "./stack.ts";
 
@@ -12,8 +13,17 @@ if (!Number.isInteger(stackPort) || stackPort < 1024 || stackPort > 65530) {
   Deno.exit(2);
 }
 
-const stack = await startStack({ stackPort, log: (line) => console.log(`[stack] ${line}`) });
-console.log(`[stack] ready: ${JSON.stringify(stack.info)}`);
+const stack = await startStack({
+  stackPort,
+  warmFunctions: true,
+  log: (line) => console.log(`[stack] ${line}`),
+});
+console.log(`[stack] ready: ${stack.info.supabaseUrl}`);
+console.log(`[stack]   anon key:         ${stack.info.anonKey}`);
+console.log(`[stack]   service role key: ${stack.info.serviceRoleKey}`);
+console.log(`[stack]   database:         ${stack.info.dbUrl}`);
+console.log(`[stack]   web app:          ${stack.info.webUrl}`);
+console.log(`[stack]   (all of it in .local/stack.json)`);
 
 // Signal listeners alone do not keep Deno's event loop alive; this timer does until stop().
 const keepAlive = setInterval(() => {}, 1 << 30);

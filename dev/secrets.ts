@@ -6,6 +6,8 @@
 export interface StackSecrets {
   superuserPassword: string;
   postgresPassword: string;
+  /** Shared by the reconcile timer and the reconcile-jobs function. */
+  reconcileSecret: string;
 }
 
 function randomToken(bytes = 24): string {
@@ -17,13 +19,21 @@ function randomToken(bytes = 24): string {
 export async function loadSecrets(localDir: string): Promise<StackSecrets> {
   const path = `${localDir}/secrets.json`;
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as StackSecrets;
+    const stored = JSON.parse(await Deno.readTextFile(path)) as Partial<StackSecrets>;
+    if (stored.superuserPassword && stored.postgresPassword && stored.reconcileSecret) {
+      return stored as StackSecrets;
+    }
+    // A folder from an older stack: keep its passwords, add what is new.
+    const upgraded = { reconcileSecret: randomToken(), ...stored } as StackSecrets;
+    await Deno.writeTextFile(path, JSON.stringify(upgraded, null, 2), { mode: 0o600 });
+    return upgraded;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const secrets: StackSecrets = {
     superuserPassword: randomToken(),
     postgresPassword: randomToken(),
+    reconcileSecret: randomToken(),
   };
   await Deno.mkdir(localDir, { recursive: true });
   await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });

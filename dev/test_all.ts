@@ -38,7 +38,7 @@ try {
     "-r",
     ...pgtapDirs,
   ]);
-  const lint = await dbLint(stack.info.dbUrl).then(
+  const lint = await dbLint(stack.info.dbUrl, ["public", "vidqueue"]).then(
     () => (console.log("== supabase db lint: clean"), true),
     (e: unknown) => (console.error(`== supabase db lint failed\n${e}`), false),
   );

@@ -13,6 +13,16 @@ async function projectWith(migrations: Record<string, string>): Promise<string> 
     new URL("../supabase/config.toml", import.meta.url),
     `${dir}/supabase/config.toml`,
   );
+  // The template database has the project's migrations recorded; the CLI refuses a push whose
+  // folder lacks them, exactly as against a hosted project.
+  for await (const entry of Deno.readDir(new URL("../supabase/migrations/", import.meta.url))) {
+    if (entry.isFile && entry.name.endsWith(".sql")) {
+      await Deno.copyFile(
+        new URL(`../supabase/migrations/${entry.name}`, import.meta.url),
+        `${dir}/supabase/migrations/${entry.name}`,
+      );
+    }
+  }
   for (const [name, text] of Object.entries(migrations)) {
     await Deno.writeTextFile(`${dir}/supabase/migrations/${name}`, text);
   }

@@ -43,12 +43,18 @@ export function createDispatcher(deps: DispatchDeps): () => Promise<number> {
         job.input,
         webhookUrl(deps.env, job.id),
       );
-      await deps.jobs.submitted(job.id, requestId);
+      const after = await deps.jobs.submitted(job.id, requestId);
       deps.log("submitted to fal", {
         job_id: job.id,
         request_id: requestId,
         attempt: job.attempts,
       });
+      if (after?.cancel_requested_at) {
+        // The user canceled while we were submitting: ask fal to stop; its outcome decides.
+        await deps.fal.cancel(model.endpoint_id, requestId).catch((e) =>
+          deps.log("fal cancel failed", { job_id: job.id, error: String(e) })
+        );
+      }
       return true;
     } catch (e) {
       const err = toFalError(e);

@@ -81,7 +81,9 @@ export function mapDbError(e: unknown): never {
       });
     }
     case "VQ404":
-      throw new AppError("not_found", err.message ?? "No such job.");
+      throw new AppError("not_found", err.message ?? "No such job or model.");
+    case "VQ400":
+      throw new AppError("invalid_input", err.message ?? "Invalid request.");
     default:
       throw e;
   }
@@ -130,11 +132,13 @@ export function createJobs(sql: Sql) {
         select to_jsonb(r) as row from vidqueue.job_dispatch_failed(${id}::uuid, ${code}, ${message}, ${retryAt}::timestamptz) r`)),
     started: (id: string) =>
       one(rows(sql`select to_jsonb(r) as row from vidqueue.job_started(${id}::uuid) r`)),
-    finalizing: (id: string, result: unknown) =>
+    /** Records fal's result (submitted|in_progress → finalizing); heals a missing request id. */
+    finalizing: (id: string, result: unknown, requestId: string | null = null) =>
       one(rows(sql`
-        select to_jsonb(r) as row from vidqueue.job_finalizing(${id}::uuid, ${
+        select to_jsonb(r) as row
+        from vidqueue.job_finalizing(${id}::uuid, ${
         sql.json(result as never)
-      }::jsonb) r`)),
+      }::jsonb, ${requestId}) r`)),
     completed: (id: string, storagePath: string) =>
       one(
         rows(
@@ -147,6 +151,11 @@ export function createJobs(sql: Sql) {
           sql`select to_jsonb(r) as row from vidqueue.job_failed(${id}::uuid, ${code}, ${message}) r`,
         ),
       ),
+    /** fal reported a failure: a no-op once the result is in (an ERROR after OK changes nothing). */
+    providerFailed: (id: string, code: string, message: string, requestId: string | null = null) =>
+      one(rows(sql`
+        select to_jsonb(r) as row
+        from vidqueue.job_provider_failed(${id}::uuid, ${code}, ${message}, ${requestId}) r`)),
     cancel: (id: string, userId: string) =>
       one(
         rows(

@@ -88,7 +88,7 @@ export function createWebhookHandler(deps: WebhookDeps): (req: Request) => Promi
       if ("extra" in job) return json({ ok: true, ignored: "extra_request" });
 
       if (body.status === "OK" && body.payload != null) {
-        const finalizing = await deps.jobs.finalizing(job.id, body.payload);
+        const finalizing = await deps.jobs.finalizing(job.id, body.payload, body.request_id);
         deps.log(finalizing ? "result received" : "duplicate or late result ignored", fields);
         if (finalizing) background(finalizing, deps.finalize(finalizing));
         return json({ ok: true });
@@ -96,7 +96,12 @@ export function createWebhookHandler(deps: WebhookDeps): (req: Request) => Promi
       const failure = body.status === "OK"
         ? { code: "provider_payload_error", message: body.payload_error ?? "fal sent no result" }
         : falFailure(body.error, body.payload);
-      const failed = await deps.jobs.failed(job.id, failure.code, failure.message);
+      const failed = await deps.jobs.providerFailed(
+        job.id,
+        failure.code,
+        failure.message,
+        body.request_id,
+      );
       deps.log(failed ? `job ${failed.status}` : "duplicate or late failure ignored", {
         ...fields,
         code: failure.code,

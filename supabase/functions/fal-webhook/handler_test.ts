@@ -71,7 +71,7 @@ Deno.test("OK moves the job to finalizing, answers, then copies media and dispat
   });
   const res = await handler(webhook(OK));
   assert.equal(res.status, 200);
-  assert.deepEqual(calls.finalizing?.[0], [job.id, OK.payload]);
+  assert.deepEqual(calls.finalizing?.[0], [job.id, OK.payload, "req-1"]);
   await bg.settle();
   assert.equal(finalized.length, 1);
   assert.equal(dispatched(), 1);
@@ -92,7 +92,7 @@ Deno.test("ERROR fails the job with fal's error type and message", async () => {
   const job = jobRow();
   const { handler, calls } = setup(acceptAll, {
     byRequest: () => Promise.resolve(job),
-    failed: () => Promise.resolve({ ...job, status: "failed" } as JobRow),
+    providerFailed: () => Promise.resolve({ ...job, status: "failed" } as JobRow),
   });
   const body = {
     request_id: "req-1",
@@ -103,7 +103,7 @@ Deno.test("ERROR fails the job with fal's error type and message", async () => {
     },
   };
   assert.equal((await handler(webhook(body))).status, 200);
-  const [id, code, message] = calls.failed?.[0] as [string, string, string];
+  const [id, code, message] = calls.providerFailed?.[0] as [string, string, string];
   assert.equal(id, job.id);
   assert.equal(code, "provider_invalid_input");
   assert.match(message, /body\.prompt: field required/);
