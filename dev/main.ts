@@ -3,6 +3,7 @@
  * then the gateway with every function's worker warm — prints its URL and keys, and keeps it
  * running until Ctrl-C or SIGTERM, then stops everything cleanly. Data stays under .local/.
  */
+import { ensureWebBuilt, watchWeb } from "../web/build.ts";
 import { startStack } from "./stack.ts";
 
 const stackPort = Number(Deno.env.get("STACK_PORT") ?? "54321");
@@ -12,6 +13,12 @@ if (!Number.isInteger(stackPort) || stackPort < 1024 || stackPort > 65530) {
   );
   Deno.exit(2);
 }
+
+// The web app is rebuilt when its sources changed since the last build, and on every save.
+const webLog = (line: string) => console.log(`[web] ${line}`);
+await ensureWebBuilt({ log: webLog });
+const stopWatching = new AbortController();
+watchWeb({ signal: stopWatching.signal, log: webLog });
 
 const stack = await startStack({
   stackPort,
@@ -32,6 +39,7 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   console.log("[stack] stopping…");
+  stopWatching.abort();
   await stack.stop();
   clearInterval(keepAlive);
   Deno.exit(0);
