@@ -27,15 +27,25 @@ export function falFailure(
   error: unknown,
   payload: unknown,
 ): { code: string; message: string } {
-  const detail = (payload as { detail?: unknown } | null)?.detail;
+  const body = (payload ?? {}) as { detail?: unknown; error_type?: unknown };
+  const detail = body.detail;
   const first = Array.isArray(detail)
     ? detail[0] as Record<string, unknown> | undefined
     : undefined;
-  const type = typeof first?.type === "string" ? first.type : null;
-  const msg = typeof first?.msg === "string" ? first.msg : null;
+  const type = typeof first?.type === "string"
+    ? first.type
+    : typeof body.error_type === "string"
+    ? body.error_type
+    : null;
+  const msg = typeof first?.msg === "string"
+    ? first.msg
+    : typeof detail === "string"
+    ? detail
+    : null;
   const loc = Array.isArray(first?.loc) ? (first.loc as unknown[]).join(".") : null;
-  const message = [typeof error === "string" ? error : null, msg && loc ? `${loc}: ${msg}` : msg]
-    .filter(Boolean).join(" — ") || "The provider could not generate this video.";
+  // fal's `error` is only "Invalid status code: N"; the detail is what a person can act on.
+  const message = (msg && loc ? `${loc}: ${msg}` : msg) ??
+    (typeof error === "string" && error ? error : "The provider could not generate this video.");
   const code = type && /valid|missing|type_error|value_error/.test(type)
     ? "provider_invalid_input"
     : type ?? "provider_error";

@@ -109,6 +109,24 @@ Deno.test("ERROR fails the job with fal's error type and message", async () => {
   assert.match(message, /body\.prompt: field required/);
 });
 
+Deno.test("an infrastructure failure carries fal's detail and error type, not only the status", async () => {
+  const job = jobRow();
+  const { handler, calls } = setup(acceptAll, {
+    byRequest: () => Promise.resolve(job),
+    providerFailed: () => Promise.resolve({ ...job, status: "failed" } as JobRow),
+  });
+  const body = {
+    request_id: "req-1",
+    status: "ERROR",
+    error: "Invalid status code: 500",
+    payload: { detail: "Internal server error", error_type: "internal_error" },
+  };
+  assert.equal((await handler(webhook(body))).status, 200);
+  const [, code, message] = calls.providerFailed?.[0] as [string, string, string];
+  assert.equal(code, "internal_error");
+  assert.equal(message, "Internal server error");
+});
+
 Deno.test("a job without a stored request id is matched by job_id and healed", async () => {
   const job = jobRow({ status: "queued", provider_request_id: null });
   const { handler, calls } = setup(acceptAll, {
