@@ -191,6 +191,17 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
           }, 504);
         }
         opts.log(`[fn:${opts.name}] request failed: ${(e as Error).message}`);
+        // The worker could not answer on loopback: treat it as dead now rather than when its exit
+        // is noticed, so the next request starts a fresh one instead of hitting the same port.
+        const proc = child;
+        if (proc && port === target) {
+          child = null;
+          port = null;
+          stats.running = false;
+          try {
+            proc.kill("SIGKILL");
+          } catch { /* already gone */ }
+        }
         return json({
           code: "WORKER_ERROR",
           message: "Function exited due to an error (please check logs)",
