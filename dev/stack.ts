@@ -9,6 +9,7 @@ import { applyAppSettings } from "./app_settings.ts";
 import { settingsFromEnv } from "./fal_sim/config.ts";
 import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
 import { type Gateway, startGateway } from "./gateway/server.ts";
+import { type ReconcileTimer, startReconcileTimer } from "./reconcile_timer.ts";
 import { loadKeys } from "./gateway/keys.ts";
 import { loadFunctionsConfig, loadProjectConfig } from "./gateway/project_config.ts";
 import { type Cluster, startCluster, usableDataDir } from "./postgres.ts";
@@ -97,6 +98,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const env = { ...Deno.env.toObject(), ...opts.env };
     await withSql(dbUrl, (sql) => applyAppSettings(sql, env));
     const fal = await startFalProvider(env, ports.falSimulator, localDir, log);
+    const reconcileSecret = env.RECONCILE_SECRET || secrets.reconcileSecret;
     const keys = await loadKeys(localDir);
     const supabaseUrl = `http://127.0.0.1:${ports.gateway}`;
     const functionsDir = opts.functionsDir ?? `${projectDir}/supabase/functions`;
@@ -112,7 +114,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       functionsDir,
       webDir: opts.webDir ?? `${projectDir}/web/dist`,
       storageDir: `${localDir}/storage`,
-      env: { RECONCILE_SECRET: secrets.reconcileSecret, ...opts.env, ...fal.env },
+      env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
       log,
     });
     log(`gateway: ${supabaseUrl}`);
@@ -135,6 +137,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       };
       await Deno.writeTextFile(`${localDir}/stack.json`, JSON.stringify(info, null, 2) + "\n");
       gateway.setReady(true);
+      // The dev stand-in for the pg_cron schedule: call reconcile-jobs every RECONCILE_INTERVAL_S
+      // (0 turns it off; tests that drive the reconciler themselves do that).
+      const intervalS = Number(env.RECONCILE_INTERVAL_S ?? "10");
+      const reconciler: ReconcileTimer | null = intervalS > 0
+        ? startReconcileTimer({
+          url: `${supabaseUrl}/functions/v1/reconcile-jobs`,
+          secret: reconcileSecret,
+          intervalS,
+          log,
+        })
+        : null;
       let stopped: Promise<void> | undefined;
       return {
         info,
@@ -147,6 +160,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           stopped ??= (async () => {
             const began = performance.now();
             try {
+              await reconciler?.stop();
               await gateway.close();
             } finally {
               log(`gateway stopped in ${Math.round(performance.now() - began)} ms`);

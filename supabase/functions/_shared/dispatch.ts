@@ -3,7 +3,8 @@
  * with its webhook URL. A claimed job is marked as being dispatched before we call fal, so a crash
  * between fal accepting and us storing the request id is healed by the webhook's `job_id` or by
  * the reconciler. Transient failures go back to the queue with backoff; rejections fail the job
- * and release its credits.
+ * and release its credits. Storage references in a job's input (start images, a story's media)
+ * are signed just before each submit (input_refs.ts); a file that is gone fails the job.
  */
 import { retryDelayMs } from "./backoff.ts";
 import { type Env, webhookUrl } from "./env.ts";
@@ -11,13 +12,19 @@ import { type FalGateway, toFalError } from "./fal.ts";
 import type { JobRow, Jobs } from "./jobs.ts";
 import type { Logger } from "./log.ts";
 import type { ModelCatalog } from "./models.ts";
+import { InputRefError } from "./input_refs.ts";
 
 export interface DispatchDeps {
   jobs: Jobs;
   fal: FalGateway;
   models: ModelCatalog;
-  env: Pick<Env, "PUBLIC_URL" | "SUPABASE_URL" | "FAL_MAX_CONCURRENCY" | "USER_MAX_ACTIVE">;
+  env: Pick<
+    Env,
+    "PUBLIC_URL" | "SUPABASE_URL" | "FAL_MAX_CONCURRENCY" | "USER_MAX_ACTIVE" | "RETRY_BASE_MS"
+  >;
   log: Logger;
+  /** The input to submit, with its `storage://` references signed (default: the input as is). */
+  resolveInput?: (job: JobRow) => Promise<Record<string, unknown>>;
   now?: () => number;
   random?: () => number;
 }
@@ -37,10 +44,28 @@ export function createDispatcher(deps: DispatchDeps): () => Promise<number> {
       );
       return false;
     }
+    let input = job.input;
+    if (deps.resolveInput) {
+      try {
+        input = await deps.resolveInput(job);
+      } catch (e) {
+        const gone = e instanceof InputRefError;
+        deps.log("job input could not be prepared", { job_id: job.id, error: String(e) });
+        await deps.jobs.dispatchFailed(
+          job.id,
+          gone ? "input_unavailable" : "storage_unavailable",
+          (e as Error).message.slice(0, 500),
+          gone
+            ? null
+            : new Date(now() + retryDelayMs(job.attempts, deps.random, deps.env.RETRY_BASE_MS)),
+        );
+        return false;
+      }
+    }
     try {
       const requestId = await deps.fal.submit(
         model.endpoint_id,
-        job.input,
+        input,
         webhookUrl(deps.env, job.id),
       );
       const after = await deps.jobs.submitted(job.id, requestId);
@@ -59,7 +84,7 @@ export function createDispatcher(deps: DispatchDeps): () => Promise<number> {
     } catch (e) {
       const err = toFalError(e);
       const retryAt = err.transient
-        ? new Date(now() + retryDelayMs(job.attempts, deps.random))
+        ? new Date(now() + retryDelayMs(job.attempts, deps.random, deps.env.RETRY_BASE_MS))
         : null;
       const code = err.transient ? "provider_unavailable" : "provider_rejected";
       deps.log("fal submit failed", {

@@ -9,6 +9,7 @@ const ENV = {
   PUBLIC_URL: undefined,
   FAL_MAX_CONCURRENCY: 2,
   USER_MAX_ACTIVE: 2,
+  RETRY_BASE_MS: 5_000,
 };
 
 function falThat(submit: FalGateway["submit"]): FalGateway {

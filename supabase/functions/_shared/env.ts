@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   USER_MAX_ACTIVE: intVar(2, 1),
   USER_MAX_QUEUED: intVar(20, 1),
   USER_SUBMITS_PER_MIN: intVar(30, 1),
+  /** Base of the backoff before an automatic retry (5 s, doubling); tests compress it. */
+  RETRY_BASE_MS: intVar(5_000, 1),
   MEDIA_MAX_BYTES: intVar(200 * 1024 * 1024, 1),
   MEDIA_TIMEOUT_MS: intVar(120_000, 1),
   RECONCILE_SECRET: z.string().min(16).optional(),

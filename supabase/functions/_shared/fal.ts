@@ -1,8 +1,10 @@
 /**
- * fal.ai through `@fal-ai/client`'s queue API. The client has no base-URL option, so a simulator
- * or test fake is reached by a request middleware that rewrites `https://queue.fal.run` to
- * FAL_QUEUE_BASE_URL. Submits are not retried by the client (a lost answer would mean a second,
- * billed request); our state machine retries with backoff instead, and records every attempt.
+ * fal.ai's queue API. Status, result and cancel go through `@fal-ai/client` (it has no base-URL
+ * option, so a simulator or test fake is reached by a request middleware that rewrites
+ * `https://queue.fal.run` to FAL_QUEUE_BASE_URL). Submit is one plain POST instead: the client
+ * retries queue submits itself on 429/5xx whatever its `retry` option says, and a retried submit
+ * whose first answer was lost is a second request fal bills. Our state machine retries with
+ * backoff instead and records every attempt.
  */
 import { createFalClient } from "@fal-ai/client";
 
@@ -40,15 +42,19 @@ export function toFalError(e: unknown): FalError {
   const transient = status === null || status === 408 || status === 429 || status >= 500;
   const body = err.body as { detail?: unknown } | undefined;
   const detail = body?.detail ?? body;
-  const message = typeof detail === "string"
+  const message = typeof detail === "string" && !detail.trimStart().startsWith("<")
     ? detail
     : err.message ?? (status ? `fal answered ${status}` : "fal unreachable");
   return new FalError(message, status, transient, detail);
 }
 
 /** The real gateway over @fal-ai/client. */
-export function createFalGateway(opts: { falKey?: string; queueBaseUrl?: string }): FalGateway {
+export function createFalGateway(
+  opts: { falKey?: string; queueBaseUrl?: string; fetch?: typeof fetch },
+): FalGateway {
   const base = opts.queueBaseUrl?.replace(/\/$/, "");
+  const queueBase = base ?? FAL_QUEUE;
+  const fetchFn = opts.fetch ?? fetch;
   const client = createFalClient({
     credentials: opts.falKey ?? "simulator",
     retry: { maxRetries: 0 },
@@ -68,7 +74,7 @@ export function createFalGateway(opts: { falKey?: string; queueBaseUrl?: string 
   };
   return {
     submit: (endpointId, input, webhookUrl) =>
-      wrap(async () => (await client.queue.submit(endpointId, { input, webhookUrl })).request_id),
+      wrap(() => submitOnce(fetchFn, queueBase, opts.falKey, endpointId, input, webhookUrl)),
     status: (endpointId, requestId) =>
       wrap(async () =>
         (await client.queue.status(endpointId, { requestId })).status as FalQueueState
@@ -79,4 +85,44 @@ export function createFalGateway(opts: { falKey?: string; queueBaseUrl?: string 
       ),
     cancel: (endpointId, requestId) => wrap(() => client.queue.cancel(endpointId, { requestId })),
   };
+}
+
+/** One submit, never retried here: `POST <queue>/<endpoint>?fal_webhook=…` → `{request_id}`. */
+async function submitOnce(
+  fetchFn: typeof fetch,
+  queueBase: string,
+  falKey: string | undefined,
+  endpointId: string,
+  input: Record<string, unknown>,
+  webhookUrl: string,
+): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetchFn(
+      `${queueBase}/${endpointId}?fal_webhook=${encodeURIComponent(webhookUrl)}`,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(falKey ? { authorization: `Key ${falKey}` } : {}),
+        },
+        body: JSON.stringify(input),
+      },
+    );
+  } catch (e) {
+    throw new FalError(`fal unreachable: ${(e as Error).message}`, null, true);
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch { /* fal's ingress answers some errors with HTML */ }
+  if (!res.ok) {
+    throw toFalError({ status: res.status, body, message: `fal answered ${res.status}` });
+  }
+  const requestId = (body as { request_id?: unknown }).request_id;
+  if (typeof requestId !== "string" || !requestId) {
+    throw new FalError("fal's submit answer has no request_id", res.status, true);
+  }
+  return requestId;
 }

@@ -2,13 +2,15 @@
  * Finishing a job whose result arrived: copy its media from fal into the `videos` bucket under
  * `<user_id>/<job_id>.<ext>`, then complete it (which captures the credits, once). A media URL
  * that can never work fails the job and releases the credits; a transient failure leaves it
- * `finalizing` for the reconciler to retry.
+ * `finalizing` for the reconciler to retry. Audio (a story's narration) also gets its duration
+ * recorded before completing, because the story's compose timeline is built from it.
  */
 import type { Env } from "./env.ts";
 import { extensionFor, mediaUrlOf } from "./fal_result.ts";
 import type { JobRow, Jobs } from "./jobs.ts";
 import type { Logger } from "./log.ts";
 import { copyMedia, MediaError, parseHosts, type StorageApi } from "./media_copy.ts";
+import { probeStoredAudio } from "./media_probe.ts";
 
 export const VIDEOS_BUCKET = "videos";
 
@@ -53,6 +55,13 @@ export function createFinalize(deps: FinalizeDeps): (job: JobRow) => Promise<voi
       }
       deps.log("media copy failed, will retry", { job_id: job.id, error: String(e) });
       throw e;
+    }
+    if (job.kind === "audio") {
+      // A Storage hiccup throws: the job stays finalizing and the whole step is retried. A format
+      // we cannot read is logged; the story timeline then falls back to a default scene length.
+      const info = await probeStoredAudio(deps.storage, VIDEOS_BUCKET, path, deps.fetch);
+      if (info) await deps.jobs.recordMedia(job.id, { ...info });
+      else deps.log("audio duration unknown", { job_id: job.id, path });
     }
     const done = await deps.jobs.completed(job.id, path);
     deps.log(done ? "job completed" : "completion was a no-op", { job_id: job.id, path });

@@ -65,14 +65,17 @@ export interface Credits {
 
 /** Maps the SQLSTATEs our SQL functions raise to client errors. */
 export function mapDbError(e: unknown): never {
-  const err = e as { code?: string; message?: string; detail?: string };
+  const err = e as { code?: string; message?: string; detail?: string; hint?: string };
   switch (err.code) {
     case "VQ402":
       throw new AppError("insufficient_credits", err.message ?? "Not enough credits for this job.");
     case "VQ409":
       throw new AppError(
         "conflict",
-        "This idempotency key was already used with a different request body.",
+        // SQL marks conflicts whose message is written for the user (e.g. a finished batch).
+        err.hint === "client_message" && err.message
+          ? err.message
+          : "This idempotency key was already used with a different request body.",
       );
     case "VQ429": {
       const seconds = Math.max(1, Math.ceil(Number(err.detail ?? "60") || 60));
@@ -139,6 +142,12 @@ export function createJobs(sql: Sql) {
         from vidqueue.job_finalizing(${id}::uuid, ${
         sql.json(result as never)
       }::jsonb, ${requestId}) r`)),
+    /** Records facts about a finalizing job's stored media (e.g. `{duration_ms}`); no transition. */
+    recordMedia: (id: string, media: Record<string, unknown>) =>
+      one(rows(sql`
+        select to_jsonb(r) as row from vidqueue.job_media(${id}::uuid, ${
+        sql.json(media as never)
+      }::jsonb) r`)),
     completed: (id: string, storagePath: string) =>
       one(
         rows(
@@ -168,6 +177,12 @@ export function createJobs(sql: Sql) {
           sql`select to_jsonb(r) as row from vidqueue.job_delete(${id}::uuid, ${userId}::uuid) r`,
         ),
       ),
+    /** A parent's children that are at fal with a cancel requested (to ask fal to stop them). */
+    childrenAtFal: (parentId: string) =>
+      rows(sql`
+        select to_jsonb(c) as row from public.jobs c
+        where c.parent_id = ${parentId}::uuid and c.cancel_requested_at is not null
+          and c.provider_request_id is not null and c.status in ('submitted', 'in_progress')`),
     byRequest: (requestId: string) =>
       one(rows(sql`select to_jsonb(r) as row from vidqueue.job_by_request(${requestId}) r`)),
     byId: (id: string) =>

@@ -8,6 +8,7 @@ import { createSql } from "./db.ts";
 import { createDispatcher } from "./dispatch.ts";
 import { loadEnv } from "./env.ts";
 import { createFalGateway } from "./fal.ts";
+import { createInputResolver } from "./input_refs.ts";
 import { createJobs } from "./jobs.ts";
 import { createJwksSource, createJwtVerifier } from "./jwt.ts";
 import { createLogger } from "./log.ts";
@@ -38,7 +39,8 @@ export function createRuntime(fn: string) {
     }),
     legacySecret: env.LEGACY_JWT_SECRET,
   });
-  const dispatch = createDispatcher({ jobs, fal, models, env, log });
+  const resolveInput = createInputResolver({ storage, env });
+  const dispatch = createDispatcher({ jobs, fal, models, env, log, resolveInput });
   return {
     env,
     log,

@@ -1,126 +1,234 @@
 /**
  * `generate-video`: validates the request, applies idempotency and limits, reserves credits and
- * inserts the job in one SQL call, answers `202 {job}` at once, then dispatches to fal in the
+ * inserts the job(s) in one SQL call, answers `202` at once, then dispatches to fal in the
  * background (`waitUntil`). Nothing is written when validation, limits or credits say no.
+ *
+ *   {prompt | template_id + variables, model?, duration?, aspect_ratio?, image_path?} → {job}
+ *   {items: [those, …], title?}                                    → {parent, jobs} (all or none)
+ *   {kind: "story", scenes: [{text, image_prompt?}], title?, voice?}  → {parent, jobs}
+ *   {retry_of: <failed or canceled batch/story>}                      → {parent, jobs}
+ *   GET ?templates → the template catalog, batch and story limits (public, for pickers).
  */
-import type { Authenticate } from "../_shared/auth.ts";
+import { priorityOf } from "../_shared/priority.ts";
+import type { Authenticate, AuthUser } from "../_shared/auth.ts";
 import { AppError, toErrorResponse } from "../_shared/errors.ts";
 import { requestHash } from "../_shared/hash.ts";
 import { json, readJsonObject, withCors } from "../_shared/http.ts";
 import type { Jobs } from "../_shared/jobs.ts";
 import type { Logger } from "../_shared/log.ts";
-import { type Model, type ModelCatalog, modelCost } from "../_shared/models.ts";
-import { buildFalInput } from "../_shared/fal_input.ts";
-import { describeIssue, GenerateRequest } from "./schema.ts";
-import type { JwtClaims } from "../_shared/jwt.ts";
+import { modelCost } from "../_shared/models.ts";
+import {
+  BATCH_MAX_ITEMS,
+  type ParentWithChildren,
+  type Pipelines,
+  STORY_MAX_SCENES,
+  storyChildren,
+  type StoryModels,
+} from "../_shared/pipelines.ts";
+import { publicTemplate } from "../_shared/templates.ts";
+import {
+  type BatchRequest,
+  type GenerateRequest,
+  parseRequest,
+  type StoryRequest,
+} from "./schema.ts";
+import { resolveVideo, type VideoRequestDeps } from "./video_request.ts";
 
-export interface GenerateDeps {
+export interface GenerateDeps extends VideoRequestDeps {
   authenticate: Authenticate;
   jobs: Jobs;
-  models: ModelCatalog;
+  pipelines: Pipelines;
   dispatch: () => Promise<number>;
   waitUntil: (p: Promise<unknown>) => void;
   limits: { USER_MAX_QUEUED: number; USER_SUBMITS_PER_MIN: number };
   log: Logger;
 }
 
-/** Server-side priority from the user's app_metadata (never from the request). */
-export function priorityOf(claims: JwtClaims): number {
-  const meta = (claims.app_metadata ?? {}) as Record<string, unknown>;
-  if (typeof meta.priority === "number" && Number.isInteger(meta.priority)) {
-    return Math.max(-100, Math.min(100, meta.priority));
-  }
-  return meta.plan === "pro" ? 10 : 0;
-}
-
-function checkOptions(model: Model, req: GenerateRequest): void {
-  if (req.duration != null && model.durations?.length && !model.durations.includes(req.duration)) {
-    throw new AppError(
-      "invalid_input",
-      `duration: ${model.id} accepts ${model.durations.join(", ")} seconds`,
-    );
-  }
-  if (req.aspect_ratio && !(model.aspect_ratios ?? []).includes(req.aspect_ratio)) {
-    throw new AppError(
-      "invalid_input",
-      model.aspect_ratios?.length
-        ? `aspect_ratio: ${model.id} accepts ${model.aspect_ratios.join(", ")}`
-        : `aspect_ratio: ${model.id} does not take an aspect ratio`,
-    );
-  }
-  if (req.image_path && !model.accepts_image) {
-    throw new AppError("invalid_input", `image_path: ${model.id} does not take a start image`);
-  }
-  const maxPrompt = model.input_schema.properties?.prompt?.maxLength;
-  if (maxPrompt && req.prompt.length > maxPrompt) {
-    throw new AppError(
-      "invalid_input",
-      `prompt: ${model.id} accepts at most ${maxPrompt} characters`,
-    );
-  }
-}
-
 /** Builds the request handler. */
 export function createGenerateHandler(deps: GenerateDeps): (req: Request) => Promise<Response> {
+  const limitsOf = () => ({
+    max_queued: deps.limits.USER_MAX_QUEUED,
+    submits_per_min: deps.limits.USER_SUBMITS_PER_MIN,
+  });
+
+  function accepted(
+    body: Record<string, unknown>,
+    replayed: boolean,
+    ids: Record<string, unknown>,
+  ) {
+    deps.log(replayed ? "idempotent replay" : "accepted", ids);
+    if (!replayed) {
+      deps.waitUntil(
+        deps.dispatch().catch((e) => deps.log("dispatch failed", { error: String(e) })),
+      );
+    }
+    return json(body, 202, replayed ? { "idempotent-replayed": "true" } : {});
+  }
+
+  function parentAnswer(user: AuthUser, created: ParentWithChildren): Response {
+    return accepted(
+      { parent: created.parent, jobs: created.jobs },
+      created.replayed,
+      { job_id: created.parent.id, user_id: user.id, children: created.jobs.length },
+    );
+  }
+
+  async function video(user: AuthUser, request: GenerateRequest, key: string | null) {
+    const { idempotency_key: _key, ...hashed } = request;
+    const resolved = await resolveVideo(deps, user, request);
+    const created = await deps.jobs.create({
+      userId: user.id,
+      kind: "video",
+      model: resolved.model.id,
+      input: resolved.input,
+      cost: resolved.cost,
+      priority: priorityOf(user.claims),
+      idempotencyKey: key,
+      requestHash: await requestHash({ ...hashed, model: resolved.model.id }),
+      limits: limitsOf(),
+    });
+    return accepted({ job: created.job }, created.replayed, {
+      job_id: created.job.id,
+      user_id: user.id,
+    });
+  }
+
+  async function batch(user: AuthUser, request: BatchRequest, key: string | null) {
+    const settled = await Promise.allSettled(
+      request.items.map((item) => resolveVideo(deps, user, item)),
+    );
+    const children = settled.map((r, i) => {
+      if (r.status === "fulfilled") {
+        return {
+          kind: "video" as const,
+          model: r.value.model.id,
+          input: r.value.input,
+          cost: r.value.cost,
+          item: i + 1,
+        };
+      }
+      const e = r.reason;
+      if (e instanceof AppError) throw new AppError(e.code, `items.${i}.${e.message}`, e.headers);
+      throw e;
+    });
+    const { idempotency_key: _key, ...hashed } = request;
+    const n = children.length;
+    return parentAnswer(
+      user,
+      await deps.pipelines.create({
+        userId: user.id,
+        kind: "batch",
+        input: { prompt: request.title ?? `Batch of ${n} video${n === 1 ? "" : "s"}`, items: n },
+        children,
+        priority: priorityOf(user.claims),
+        idempotencyKey: key,
+        requestHash: await requestHash({ kind: "batch", ...hashed }),
+        limits: limitsOf(),
+      }),
+    );
+  }
+
+  async function storyModels(): Promise<StoryModels> {
+    const [image, audio, compose] = await Promise.all([
+      deps.models.defaultFor("image"),
+      deps.models.defaultFor("audio"),
+      deps.models.defaultFor("compose"),
+    ]);
+    if (!image || !audio || !compose) {
+      throw new AppError("unavailable", "Stories are not available: a model they need is off.");
+    }
+    return { image, audio, compose };
+  }
+
+  async function story(user: AuthUser, request: StoryRequest, key: string | null) {
+    const children = storyChildren(await storyModels(), request.scenes, { voice: request.voice });
+    const { idempotency_key: _key, ...hashed } = request;
+    const n = request.scenes.length;
+    return parentAnswer(
+      user,
+      await deps.pipelines.create({
+        userId: user.id,
+        kind: "story",
+        input: {
+          prompt: request.title ?? `Story of ${n} scene${n === 1 ? "" : "s"}`,
+          scenes: n,
+          ...(request.voice ? { voice: request.voice } : {}),
+        },
+        children,
+        priority: priorityOf(user.claims),
+        idempotencyKey: key,
+        requestHash: await requestHash(hashed),
+        limits: limitsOf(),
+      }),
+    );
+  }
+
+  async function catalog(): Promise<Response> {
+    const [templates, models] = await Promise.all([deps.templates.list(), deps.models.list()]);
+    const byId = new Map(models.map((m) => [m.id, m]));
+    const story = await storyModels().catch(() => null);
+    const voices = story?.audio.input_schema.properties?.voice?.enum ?? [];
+    return json({
+      templates: templates.flatMap((t) => {
+        const model = byId.get(t.model);
+        if (!model) return [];
+        const needsImage = model.accepts_image && t.default_image_path === null &&
+          (model.input_schema.required ?? []).includes("image_url");
+        return [publicTemplate(t, {
+          accepts_image: model.accepts_image,
+          needs_image: needsImage,
+          credits: modelCost(model),
+        })];
+      }),
+      batch: { max_items: BATCH_MAX_ITEMS },
+      story: story
+        ? {
+          max_scenes: STORY_MAX_SCENES,
+          credits_per_scene: modelCost(story.image) + modelCost(story.audio),
+          credits_base: modelCost(story.compose),
+          voices,
+        }
+        : null,
+    });
+  }
+
   return async (req) => {
     if (req.method === "OPTIONS") return json("ok");
     try {
+      if (req.method === "GET" && new URL(req.url).searchParams.has("templates")) {
+        return await catalog();
+      }
       if (req.method !== "POST") throw new AppError("method_not_allowed", "Use POST.");
       const user = await deps.authenticate(req);
       const body = await readJsonObject(req);
-      const parsed = GenerateRequest.safeParse(body);
-      if (!parsed.success) throw new AppError("invalid_input", describeIssue(parsed.error));
-      const request = parsed.data;
-      const headerKey = req.headers.get("idempotency-key");
-      const idempotencyKey = request.idempotency_key ?? (headerKey?.trim() || null);
-      if (idempotencyKey && idempotencyKey.length > 200) {
+      const parsed = parseRequest(body);
+      if (!parsed.ok) throw new AppError("invalid_input", parsed.error);
+      const headerKey = req.headers.get("idempotency-key")?.trim() || null;
+      const bodyKey = "idempotency_key" in parsed.value.request
+        ? parsed.value.request.idempotency_key ?? null
+        : null;
+      const key = bodyKey ?? headerKey;
+      if (key && key.length > 200) {
         throw new AppError("invalid_input", "idempotency_key: at most 200 characters");
       }
-      const model = request.model
-        ? await deps.models.get(request.model)
-        : await deps.models.defaultFor("video");
-      if (!model || model.kind !== "video") {
-        throw new AppError(
-          "invalid_input",
-          `model: unknown video model ${request.model ?? ""}`.trim(),
-        );
+      switch (parsed.value.kind) {
+        case "video":
+          return await video(user, parsed.value.request, key);
+        case "batch":
+          return await batch(user, parsed.value.request, key);
+        case "story":
+          return await story(user, parsed.value.request, key);
+        case "retry":
+          return parentAnswer(
+            user,
+            await deps.pipelines.retry({
+              userId: user.id,
+              parentId: parsed.value.request.retry_of,
+              priority: priorityOf(user.claims),
+              limits: limitsOf(),
+            }),
+          );
       }
-      checkOptions(model, request);
-      const duration = request.duration ?? model.default_duration;
-      const input = buildFalInput(model, {
-        prompt: request.prompt,
-        duration,
-        aspect_ratio: request.aspect_ratio,
-      });
-      const { idempotency_key: _key, ...hashed } = request;
-      const created = await deps.jobs.create({
-        userId: user.id,
-        kind: "video",
-        model: model.id,
-        input: { ...input, ...(request.image_path ? { image_path: request.image_path } : {}) },
-        cost: modelCost(model, duration),
-        priority: priorityOf(user.claims),
-        idempotencyKey,
-        requestHash: await requestHash({ ...hashed, model: model.id }),
-        limits: {
-          max_queued: deps.limits.USER_MAX_QUEUED,
-          submits_per_min: deps.limits.USER_SUBMITS_PER_MIN,
-        },
-      });
-      deps.log(created.replayed ? "idempotent replay" : "job created", {
-        job_id: created.job.id,
-        user_id: user.id,
-      });
-      if (!created.replayed) {
-        deps.waitUntil(
-          deps.dispatch().catch((e) => deps.log("dispatch failed", { error: String(e) })),
-        );
-      }
-      return json(
-        { job: created.job },
-        202,
-        created.replayed ? { "idempotent-replayed": "true" } : {},
-      );
     } catch (e) {
       return withCors(toErrorResponse(e, deps.log));
     }

@@ -7,13 +7,15 @@ import type { Authenticate, AuthUser } from "../_shared/auth.ts";
 import { AppError, toErrorResponse } from "../_shared/errors.ts";
 import type { FalGateway } from "../_shared/fal.ts";
 import { json, readJsonObject, withCors } from "../_shared/http.ts";
-import type { Jobs, PublicJob } from "../_shared/jobs.ts";
+import type { JobRow, Jobs, PublicJob } from "../_shared/jobs.ts";
 import type { Logger } from "../_shared/log.ts";
 import type { ModelCatalog } from "../_shared/models.ts";
 import { modelCost } from "../_shared/models.ts";
 import type { StorageApi } from "../_shared/media_copy.ts";
 import { VIDEOS_BUCKET } from "../_shared/finalize.ts";
 import { ActionRequest, decodeCursor, encodeCursor } from "./schema.ts";
+import type { Pipelines } from "../_shared/pipelines.ts";
+import { priorityOf } from "../_shared/priority.ts";
 import { describeIssue } from "../generate-video/schema.ts";
 
 export interface VideoJobsDeps {
@@ -22,6 +24,7 @@ export interface VideoJobsDeps {
   models: ModelCatalog;
   storage: StorageApi;
   fal: FalGateway;
+  pipelines: Pick<Pipelines, "retry" | "children">;
   dispatch: () => Promise<number>;
   waitUntil: (p: Promise<unknown>) => void;
   limits: { USER_MAX_QUEUED: number; USER_SUBMITS_PER_MIN: number };
@@ -31,6 +34,8 @@ export interface VideoJobsDeps {
 /** Signed URLs live an hour; the client asks again when a `<video>` reports an expired one. */
 const SIGNED_URL_SECONDS = 3600;
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
+const PARENT_KINDS = new Set(["batch", "story"]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => Promise<Response> {
   async function withUrls(jobs: PublicJob[], paths: (string | null)[]): Promise<PublicJob[]> {
@@ -58,6 +63,8 @@ export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => P
   }
 
   async function getOne(user: AuthUser, id: string): Promise<Response> {
+    // Not a job id of ours is the same answer as someone else's job: 404, never a cast error.
+    if (!UUID.test(id)) throw new AppError("not_found", "No such job.");
     const found = await deps.jobs.getForUser(user, id);
     if (!found) throw new AppError("not_found", "No such job.");
     const [job] = await withUrls([found.job], [found.row.storage_path]);
@@ -84,6 +91,15 @@ export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => P
     });
   }
 
+  async function askFalToCancel(job: JobRow): Promise<void> {
+    if (!job.cancel_requested_at || !job.provider_request_id || TERMINAL.has(job.status)) return;
+    const model = await deps.models.get(job.model);
+    if (!model) return;
+    await deps.fal.cancel(model.endpoint_id, job.provider_request_id).catch((e) =>
+      deps.log("fal cancel failed", { job_id: job.id, error: String(e) })
+    );
+  }
+
   async function act(user: AuthUser, req: Request): Promise<Response> {
     const parsed = ActionRequest.safeParse(await readJsonObject(req));
     if (!parsed.success) throw new AppError("invalid_input", describeIssue(parsed.error));
@@ -97,22 +113,34 @@ export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => P
           throw new AppError("conflict", `The job is already ${row.status}.`);
         }
         const after = await deps.jobs.cancel(id, user.id);
-        if (
-          after?.cancel_requested_at && after.provider_request_id && !TERMINAL.has(after.status)
-        ) {
-          const model = await deps.models.get(after.model);
-          if (model) {
-            await deps.fal.cancel(model.endpoint_id, after.provider_request_id).catch((e) =>
-              deps.log("fal cancel failed", { job_id: id, error: String(e) })
-            );
-          }
-        }
+        // A parent's cancel marks its children at fal; each is asked to stop like a single job.
+        const atFal = PARENT_KINDS.has(row.kind)
+          ? await deps.jobs.childrenAtFal(id)
+          : after
+          ? [after]
+          : [];
+        await Promise.all(atFal.map(askFalToCancel));
         if (after?.status === "canceled") deps.waitUntil(deps.dispatch().catch(() => {}));
         return json({ job: await deps.jobs.publicJob(id) });
       }
       case "retry": {
         if (row.status !== "failed" && row.status !== "canceled") {
           throw new AppError("conflict", "Only failed or canceled jobs can be retried.");
+        }
+        const limits = {
+          max_queued: deps.limits.USER_MAX_QUEUED,
+          submits_per_min: deps.limits.USER_SUBMITS_PER_MIN,
+        };
+        if (PARENT_KINDS.has(row.kind)) {
+          // A new batch/story that reuses finished children and redoes the rest.
+          const retried = await deps.pipelines.retry({
+            userId: user.id,
+            parentId: id,
+            priority: priorityOf(user.claims),
+            limits,
+          });
+          if (!retried.replayed) deps.waitUntil(deps.dispatch().catch(() => {}));
+          return json({ parent: retried.parent, jobs: retried.jobs }, retried.replayed ? 200 : 202);
         }
         const model = await deps.models.get(row.model);
         if (!model) throw new AppError("conflict", `Model ${row.model} is no longer available.`);
@@ -122,13 +150,10 @@ export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => P
           model: row.model,
           input: row.input,
           cost: row.cost,
-          priority: 0,
+          priority: priorityOf(user.claims),
           idempotencyKey: `retry:${id}`,
           requestHash: `retry:${id}`,
-          limits: {
-            max_queued: deps.limits.USER_MAX_QUEUED,
-            submits_per_min: deps.limits.USER_SUBMITS_PER_MIN,
-          },
+          limits,
           parentId: row.parent_id,
           retryOf: id,
         });

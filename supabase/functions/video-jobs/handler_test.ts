@@ -15,6 +15,8 @@ import {
 
 const JOB_ID = "10000000-0000-4000-8000-000000000001";
 
+const retriedParents: string[] = [];
+
 function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] = []) {
   const { jobs, calls } = fakeJobs(overrides);
   const removed: string[] = [];
@@ -36,6 +38,16 @@ function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] =
     models: fakeCatalog(),
     storage,
     fal,
+    pipelines: {
+      retry: (a) => {
+        retriedParents.push(a.parentId);
+        const parent = publicJob(
+          jobRow({ id: "20000000-0000-4000-8000-000000000001", kind: "batch" }),
+        );
+        return Promise.resolve({ parent, jobs: [], replayed: false });
+      },
+      children: () => Promise.resolve([]),
+    },
     dispatch: () => Promise.resolve(0),
     waitUntil: bg.waitUntil,
     limits: { USER_MAX_QUEUED: 5, USER_SUBMITS_PER_MIN: 10 },
@@ -148,4 +160,47 @@ Deno.test("delete hides a finished job and removes its video", async () => {
   });
   assert.equal((await handler(post({ action: "delete", id: JOB_ID }))).status, 200);
   assert.deepEqual(removed, ["u/j.mp4"]);
+});
+
+Deno.test("an id that is not a UUID is a 404, not a server error", async () => {
+  const { handler } = setup({});
+  for (const id of ["%2500", "1", "x'; drop table jobs;--"]) {
+    const res = await handler(get(`?id=${encodeURIComponent(id)}`));
+    assert.equal(res.status, 404, id);
+  }
+});
+
+Deno.test("retrying a failed batch makes a new parent that redoes only unfinished children", async () => {
+  const parent = jobRow({ id: JOB_ID, kind: "batch", status: "failed", model: null as never });
+  const { handler } = setup({ getForUser: () => found(parent) });
+  const res = await handler(post({ action: "retry", id: JOB_ID }));
+  assert.equal(res.status, 202);
+  assert.equal((await res.json()).parent.id, "20000000-0000-4000-8000-000000000001");
+  assert.ok(retriedParents.includes(JOB_ID));
+});
+
+Deno.test("canceling a story asks fal to stop each of its children at fal", async () => {
+  const story = jobRow({
+    id: JOB_ID,
+    kind: "story",
+    status: "in_progress",
+    provider_request_id: null,
+  });
+  const child = (n: number) =>
+    jobRow({
+      id: `30000000-0000-4000-8000-00000000000${n}`,
+      parent_id: JOB_ID,
+      status: "submitted",
+      provider_request_id: `req-c${n}`,
+      cancel_requested_at: "2026-11-28T00:00:02Z",
+    });
+  const falCancels: string[] = [];
+  const { handler } = setup({
+    getForUser: () => found(story),
+    cancel: () => Promise.resolve({ ...story, status: "canceled" }),
+    childrenAtFal: () => Promise.resolve([child(1), child(2)]),
+    publicJob: () => Promise.resolve(publicJob(story)),
+  }, falCancels);
+  assert.equal((await handler(post({ action: "cancel", id: JOB_ID }))).status, 200);
+  assert.deepEqual(falCancels.sort(), ["req-c1", "req-c2"]);
 });

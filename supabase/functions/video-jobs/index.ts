@@ -1,6 +1,9 @@
 // Wires the real dependencies into the video-jobs handler.
+import { createPipelines } from "../_shared/pipelines.ts";
 import { createRuntime } from "../_shared/runtime.ts";
 import { createVideoJobsHandler } from "./handler.ts";
 
 const rt = createRuntime("video-jobs");
-Deno.serve(createVideoJobsHandler({ ...rt, limits: rt.env }));
+Deno.serve(
+  createVideoJobsHandler({ ...rt, pipelines: createPipelines(rt.sql), limits: rt.env }),
+);

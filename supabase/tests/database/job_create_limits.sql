@@ -55,7 +55,7 @@ select isnt(pg_temp.create('a0000000-0000-4000-8000-000000000001', '{"max_queued
   'after a cancel there is room again');
 -- Everything here was created in one transaction (same now()), so make the owner's queued job
 -- the oldest: the claim must pick it, not the other user's.
-update public.jobs set created_at = created_at - interval '1 hour'
+update public.jobs set created_at = created_at - interval '1 second'
   where user_id = 'a0000000-0000-4000-8000-000000000001' and status = 'queued';
 select vidqueue.job_submitted(c.id, 'req-1') from vidqueue.job_claim(10, null, 1) c;
 select pg_temp.create('a0000000-0000-4000-8000-000000000001', '{"max_queued":2}');
