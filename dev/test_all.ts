@@ -18,6 +18,8 @@ if (Deno.uid() === 0) await Deno.chmod(localDir, 0o755);
 const stack = await startStack({
   stackPort: freeStackPort(),
   localDir,
+  // This stack only hosts the template database and pgTAP; tests start their own stacks.
+  env: { RECONCILE_INTERVAL_S: "0" },
   log: (line) => console.log(`[test-db] ${line}`),
 });
 

@@ -3,18 +3,10 @@
  * fal: generate-video → fal → signed fal-webhook → Storage → Realtime, plus what must be refused.
  */
 import assert from "node:assert/strict";
-import { createFalSimControl } from "../../dev/fal_sim/control.ts";
-import { startTestStack, type TestStack } from "../harness/stack.ts";
-import { anonymousUser, call, ledgerOf, subscribeJobs } from "./helpers.ts";
+import { type TestStack } from "../harness/stack.ts";
+import { anonymousUser, call, e2eSuite, ledgerOf, probeMedia, subscribeJobs } from "./helpers.ts";
 
-let stackPromise: Promise<TestStack> | undefined;
-const stack = () => stackPromise ??= startTestStack({ warmFunctions: true });
-const control = async () => {
-  const s = await stack();
-  const url = s.stack.fal?.controlUrl;
-  if (!url) throw new Error("the test stack runs no fal simulator");
-  return createFalSimControl(url);
-};
+const { stack, control, test: e2eTest, stop } = e2eSuite();
 
 async function requestIdOf(s: TestStack, jobId: string): Promise<string> {
   const rows = await s.sql<{ provider_request_id: string | null }[]>`
@@ -22,40 +14,6 @@ async function requestIdOf(s: TestStack, jobId: string): Promise<string> {
   const id = rows[0]?.provider_request_id;
   if (!id) throw new Error(`job ${jobId} has no fal request id`);
   return id;
-}
-
-/** Tests share one stack, whose connections outlive each test. */
-function e2eTest(name: string, fn: () => Promise<void>) {
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
-
-async function ffprobeDuration(bytes: Uint8Array): Promise<number> {
-  const path = await Deno.makeTempFile({ suffix: ".mp4" });
-  try {
-    await Deno.writeFile(path, bytes);
-    const out = await new Deno.Command("ffprobe", {
-      args: [
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration:stream=codec_type",
-        "-of",
-        "json",
-        path,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const info = JSON.parse(new TextDecoder().decode(out.stdout));
-    assert.ok(
-      info.streams.some((s: { codec_type: string }) => s.codec_type === "video"),
-      "has a video stream",
-    );
-    return Number(info.format.duration);
-  } finally {
-    await Deno.remove(path);
-  }
 }
 
 e2eTest(
@@ -97,9 +55,8 @@ e2eTest(
     assert.equal(one.status, 200);
     const url = (one.json.job as { video_url: string }).video_url;
     assert.match(url, /^http/);
-    const video = await fetch(url);
-    assert.equal(video.status, 200);
-    const seconds = await ffprobeDuration(new Uint8Array(await video.arrayBuffer()));
+    const { seconds, streams } = await probeMedia(url);
+    assert.ok(streams.includes("video"), "has a video stream");
     assert.ok(seconds > 0.5, `a playable video of ${seconds}s`);
 
     const after = (await call(s, "video-jobs", { method: "GET", token: user.token })).json as {
@@ -118,13 +75,13 @@ e2eTest("forged, tampered and stale webhooks are refused with 401 and change not
   await ctl.defaults({ durationMs: 200 });
   await ctl.webhookFaults({ delayMs: 60_000 });
   const user = await anonymousUser(s);
+  const jobs = await subscribeJobs(user);
   const created = await call(s, "generate-video", {
     token: user.token,
     body: { prompt: "held webhook" },
   });
   assert.equal(created.status, 202);
   const jobId = (created.json.job as { id: string }).id;
-  const jobs = await subscribeJobs(user);
   await jobs.waitFor((e) => e.id === jobId && e.status === "submitted");
   const requestId = await requestIdOf(s, jobId);
   const body = JSON.stringify({
@@ -276,5 +233,5 @@ e2eTest("another user can neither read a job nor join its owner's channel", asyn
 });
 
 e2eTest("stop the core-loop stack", async () => {
-  if (stackPromise) await (await stackPromise).stop();
+  await stop();
 });

@@ -2,8 +2,65 @@
  * Helpers for end-to-end tests through supabase-js: sign a user in, subscribe to their private
  * jobs channel and wait for events (never by sleeping), call our functions and read errors.
  */
+import assert from "node:assert/strict";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import type { TestStack } from "../harness/stack.ts";
+import { createFalSimControl, type FalSimControl } from "../../dev/fal_sim/control.ts";
+import { startTestStack, type TestStack, type TestStackOptions } from "../harness/stack.ts";
+
+/**
+ * One stack shared by the tests of a file: `stack()` starts it on first use, `control()` is its
+ * fal simulator's control client, `test` registers a test (sanitizers off: the shared stack's
+ * connections outlive each test), and `stop()` ends it (call it from the file's last test).
+ */
+export function e2eSuite(opts: TestStackOptions = { warmFunctions: true }) {
+  let started: Promise<TestStack> | undefined;
+  const stack = () => started ??= startTestStack(opts);
+  return {
+    stack,
+    async control(): Promise<FalSimControl> {
+      const url = (await stack()).stack.fal?.controlUrl;
+      if (!url) throw new Error("the test stack runs no fal simulator");
+      return createFalSimControl(url);
+    },
+    test(name: string, fn: () => Promise<void>) {
+      Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+    },
+    async stop() {
+      if (started) await (await started).stop();
+    },
+  };
+}
+
+/** ffprobe's view of a media URL: its duration and the types of its streams. */
+export async function probeMedia(url: string): Promise<{ seconds: number; streams: string[] }> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `GET ${url}`);
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(path, new Uint8Array(await res.arrayBuffer()));
+    const out = await new Deno.Command("ffprobe", {
+      args: [
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration:stream=codec_type",
+        "-of",
+        "json",
+        path,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    return {
+      seconds: Number(info.format.duration),
+      streams: info.streams.map((st: { codec_type: string }) => st.codec_type),
+    };
+  } finally {
+    await Deno.remove(path);
+  }
+}
 
 export interface SignedIn {
   client: SupabaseClient;

@@ -5,9 +5,8 @@
  * simulator can fetch from the gateway; the job itself stores only a Storage reference.
  */
 import assert from "node:assert/strict";
-import { createFalSimControl, type FalSimControl } from "../../dev/fal_sim/control.ts";
-import { startTestStack, type TestStack } from "../harness/stack.ts";
-import { anonymousUser, call, type SignedIn, subscribeJobs } from "./helpers.ts";
+import { type TestStack } from "../harness/stack.ts";
+import { anonymousUser, call, e2eSuite, type SignedIn, subscribeJobs } from "./helpers.ts";
 
 const I2V = "fal-ai/minimax/video-01/image-to-video";
 // A 1×1 PNG.
@@ -18,17 +17,7 @@ const PNG = Uint8Array.from(
   (c) => c.charCodeAt(0),
 );
 
-let stackPromise: Promise<TestStack> | undefined;
-const stack = () => stackPromise ??= startTestStack({ warmFunctions: true });
-async function control(): Promise<FalSimControl> {
-  const url = (await stack()).stack.fal?.controlUrl;
-  if (!url) throw new Error("the test stack runs no fal simulator");
-  return createFalSimControl(url);
-}
-
-function e2eTest(name: string, fn: () => Promise<void>) {
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
+const { stack, control, test: e2eTest, stop } = e2eSuite();
 
 async function upload(user: SignedIn, name: string, bytes: Uint8Array, contentType: string) {
   const path = `${user.userId}/${name}`;
@@ -145,5 +134,5 @@ e2eTest(
 );
 
 e2eTest("stop the image-to-video stack", async () => {
-  if (stackPromise) await (await stackPromise).stop();
+  await stop();
 });

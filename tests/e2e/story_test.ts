@@ -6,26 +6,23 @@
  * redoes only what is missing. Set VQ_STORY_TIMINGS=1 to print the stage timings.
  */
 import assert from "node:assert/strict";
-import { createFalSimControl, type FalSimControl } from "../../dev/fal_sim/control.ts";
-import { startTestStack, type TestStack } from "../harness/stack.ts";
-import { anonymousUser, call, type JobEvent, type SignedIn, subscribeJobs } from "./helpers.ts";
+import { type FalSimControl } from "../../dev/fal_sim/control.ts";
+import { type TestStack } from "../harness/stack.ts";
+import {
+  anonymousUser,
+  call,
+  e2eSuite,
+  type JobEvent,
+  probeMedia,
+  type SignedIn,
+  subscribeJobs,
+} from "./helpers.ts";
 
 const IMAGE = "fal-ai/flux/schnell";
 const TTS = "fal-ai/kokoro/american-english";
 const COMPOSE = "fal-ai/ffmpeg-api/compose";
 
-let stackPromise: Promise<TestStack> | undefined;
-const stack = () => stackPromise ??= startTestStack({ warmFunctions: true });
-async function control(): Promise<FalSimControl> {
-  const url = (await stack()).stack.fal?.controlUrl;
-  if (!url) throw new Error("the test stack runs no fal simulator");
-  return createFalSimControl(url);
-}
-
-/** Tests share one stack, whose connections outlive each test. */
-function e2eTest(name: string, fn: () => Promise<void>) {
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
+const { stack, control, test: e2eTest, stop } = e2eSuite();
 
 type Child = {
   id: string;
@@ -65,37 +62,6 @@ async function signedUrlOf(s: TestStack, user: SignedIn, id: string): Promise<st
   const url = (res.json.job as { video_url: string | null }).video_url;
   assert.ok(url, `job ${id} has a signed URL`);
   return url;
-}
-
-/** ffprobe's view of a URL's media: duration and stream types. */
-async function probe(url: string): Promise<{ seconds: number; streams: string[] }> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200);
-  const path = await Deno.makeTempFile();
-  try {
-    await Deno.writeFile(path, new Uint8Array(await res.arrayBuffer()));
-    const out = await new Deno.Command("ffprobe", {
-      args: [
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration:stream=codec_type",
-        "-of",
-        "json",
-        path,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const info = JSON.parse(new TextDecoder().decode(out.stdout));
-    return {
-      seconds: Number(info.format.duration),
-      streams: info.streams.map((st: { codec_type: string }) => st.codec_type),
-    };
-  } finally {
-    await Deno.remove(path);
-  }
 }
 
 async function createStory(user: SignedIn, body: Record<string, unknown>) {
@@ -189,14 +155,14 @@ e2eTest(
     assert.ok(compose.submitted_at!.getTime() >= lastScene, "compose after every scene");
 
     // The story's video is the composed one, as long as its narrations together.
-    const video = await probe(await signedUrlOf(s, user, story.id));
+    const video = await probeMedia(await signedUrlOf(s, user, story.id));
     assert.ok(
       video.streams.includes("video") && video.streams.includes("audio"),
       video.streams.join(),
     );
     let narrations = 0;
     for (let item = 1; item <= SCENES.length; item++) {
-      const audio = await probe(await signedUrlOf(s, user, byItem("audio", item).id));
+      const audio = await probeMedia(await signedUrlOf(s, user, byItem("audio", item).id));
       narrations += audio.seconds;
     }
     assert.ok(
@@ -277,7 +243,7 @@ e2eTest(
       6,
     );
     assert.deepEqual(await credits(s, user), { available: before.available - 7, reserved: 0 });
-    const video = await probe(await signedUrlOf(s, user, retry.id));
+    const video = await probeMedia(await signedUrlOf(s, user, retry.id));
     assert.ok(video.seconds > 1, "the retried story has its video");
     await jobs.close();
   },
@@ -339,5 +305,5 @@ e2eTest(
 );
 
 e2eTest("stop the story stack", async () => {
-  if (stackPromise) await (await stackPromise).stop();
+  await stop();
 });

@@ -5,21 +5,9 @@
  * variable and write nothing.
  */
 import assert from "node:assert/strict";
-import { createFalSimControl, type FalSimControl } from "../../dev/fal_sim/control.ts";
-import { startTestStack, type TestStack } from "../harness/stack.ts";
-import { anonymousUser, call, ledgerOf, subscribeJobs } from "./helpers.ts";
+import { anonymousUser, call, e2eSuite, ledgerOf, subscribeJobs } from "./helpers.ts";
 
-let stackPromise: Promise<TestStack> | undefined;
-const stack = () => stackPromise ??= startTestStack({ warmFunctions: true });
-async function control(): Promise<FalSimControl> {
-  const url = (await stack()).stack.fal?.controlUrl;
-  if (!url) throw new Error("the test stack runs no fal simulator");
-  return createFalSimControl(url);
-}
-
-function e2eTest(name: string, fn: () => Promise<void>) {
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
+const { stack, control, test: e2eTest, stop } = e2eSuite();
 
 type TemplateInfo = {
   id: string;
@@ -132,5 +120,5 @@ e2eTest(
 );
 
 e2eTest("stop the templates stack", async () => {
-  if (stackPromise) await (await stackPromise).stop();
+  await stop();
 });

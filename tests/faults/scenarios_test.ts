@@ -128,15 +128,16 @@ async function requestIds(s: FaultStack, ids: string[]): Promise<string[]> {
 
 scenario("submit 5xx/429 burst: retried with backoff", async (s) => {
   const user = await s.newUser(200);
-  // 429/502/503/504 are retried inside @fal-ai/client (it ignores `maxRetries: 0` for queue
-  // calls); 500s reach our dispatcher, which requeues with backoff. One 500 comes after fal
-  // accepted the request: a lost answer, so that job has an extra (orphan) request at fal.
+  // Every refusal reaches our dispatcher (submits are one un-retried POST, so a lost answer is
+  // never resubmitted behind our back), which requeues with backoff. The oldest jobs are claimed
+  // first each time, so at most two refusals land on one job: within its max_attempts of 3.
+  // One 500 comes after fal accepted the request: a lost answer, so that job has an extra
+  // (orphan) request at fal.
   await s.control.failNextSubmits([
     { status: 500 },
     { status: 429 },
     { status: 500, accepted: true },
     { status: 503 },
-    { status: 500 },
   ]);
   const accepted = await submit(s, user.token, 6);
   await waitUntilDb(s.ts.sql, "three refused submits", async () => {
@@ -459,7 +460,9 @@ scenario(
       durationMs: 300,
       completeDespiteCancel: true,
     });
-    await s.control.endpoint(MODELS.slow.endpoint, { durationMs: 300 });
+    // Long enough that a cancel sent once it started reaches fal before it finishes, and within
+    // the model's 3 s timeout.
+    await s.control.endpoint(MODELS.slow.endpoint, { durationMs: 2000 });
     const accepted = [
       ...await submit(s, user.token, 3, MODELS.video.id),
       ...await submit(s, user.token, 3, MODELS.slow.id),

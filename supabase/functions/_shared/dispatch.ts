@@ -110,6 +110,9 @@ export function createDispatcher(deps: DispatchDeps): () => Promise<number> {
       if (claimed.length === 0) break;
       const results = await Promise.all(claimed.map(submitOne));
       submitted += results.filter(Boolean).length;
+      // fal refused every submit of this round: stop here rather than hammer it (or re-claim a
+      // job whose short backoff already passed); the next dispatch or the reconciler goes on.
+      if (!results.some(Boolean)) break;
     }
     return submitted;
   };

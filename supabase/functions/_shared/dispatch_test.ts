@@ -77,3 +77,21 @@ Deno.test("a transient fal failure re-queues the job with backoff; a rejection f
   assert.equal(codeB, "provider_rejected");
   assert.equal(retryB, null);
 });
+
+Deno.test("a round in which fal refuses every submit ends the dispatch call", async () => {
+  const job = jobRow({ status: "queued", provider_request_id: null });
+  let claims = 0;
+  const { jobs } = fakeJobs({
+    claim: () => (claims++, Promise.resolve([job])),
+    dispatchFailed: () => Promise.resolve(null),
+  });
+  const dispatch = createDispatcher({
+    jobs,
+    fal: falThat(() => Promise.reject(new FalError("busy", 503, true))),
+    models: fakeCatalog(),
+    env: ENV,
+    log: silentLog,
+  });
+  assert.equal(await dispatch(), 0);
+  assert.equal(claims, 1, "no second claim after a round of refusals");
+});

@@ -38,7 +38,11 @@ export function createReconcileHandler(
       await readBytes(req, 64 * 1024);
       const began = performance.now();
       const report = await deps.reconcile();
-      deps.log("reconcile run", { ...report, ms: Math.round(performance.now() - began) });
+      // A run that found nothing to do is the common case every 30 s: log only runs that acted.
+      const acted = Object.values(report).some((v) => typeof v === "number" && v > 0);
+      if (acted) {
+        deps.log("reconcile run", { ...report, ms: Math.round(performance.now() - began) });
+      }
       return json({ ok: true, report });
     } catch (e) {
       return toErrorResponse(e, deps.log);
