@@ -143,12 +143,17 @@ export function createApi(functions: FunctionsInvoker) {
       });
       return job;
     },
-    /** Cancel, retry (a new job) or delete. */
+    /**
+     * Cancel, retry (a new job) or delete. Retrying a batch or story answers `{parent, jobs}`:
+     * the new parent is returned, and its children arrive as Realtime events like any job.
+     */
     async act(action: "cancel" | "retry" | "delete", id: string): Promise<Job> {
-      const { job } = await call<{ job: Job }>("video-jobs", {
+      const answer = await call<{ job?: Job; parent?: Job }>("video-jobs", {
         method: "POST",
         body: { action, id },
       });
+      const job = answer.job ?? answer.parent;
+      if (!job) throw new Error(`video-jobs ${action} answered without a job`);
       return job;
     },
     /** The model catalog. */

@@ -94,3 +94,10 @@ Deno.test("a failed call rejects with the ApiError", async () => {
     return true;
   });
 });
+
+Deno.test("retrying a batch or story returns the new parent from its {parent, jobs} answer", async () => {
+  const parent = { id: "p2", kind: "story", status: "queued", version: 1 };
+  const { functions } = invoker({ data: { parent, jobs: [] }, error: null } as never);
+  const api = createApi(functions);
+  assert.deepEqual(await api.act("retry", "p1"), parent);
+});

@@ -7,9 +7,12 @@ import type { Session, SupabaseClient } from "@supabase/supabase-js";
 import { useCallback, useEffect, useRef } from "react";
 import { AppHeader, PublicHeader } from "./components/header.tsx";
 import { useJobFeedback } from "./components/job_feedback.ts";
+import { TimelineProvider } from "./components/job_timeline.tsx";
 import { ToastProvider } from "./components/toasts.tsx";
 import { VideoGenerationProvider } from "./hooks/use_video_generation.ts";
 import { AccountPage } from "./pages/account_page.tsx";
+import { AdminPage } from "./pages/admin_page.tsx";
+import { CreatePage } from "./pages/create_page.tsx";
 import { GeneratePage } from "./pages/generate_page.tsx";
 import { LibraryPage } from "./pages/library_page.tsx";
 import { SignInPage } from "./pages/sign_in_page.tsx";
@@ -40,17 +43,27 @@ function SignedIn(props: { supabase: SupabaseClient; session: Session; route: Ro
   useJobFeedback();
   const headingRef = usePageFocus(props.route);
   const anonymous = props.session.user.is_anonymous === true;
+  // Shows the Admin tab; the admin-queue function and SQL enforce the role themselves.
+  const admin = props.session.user.app_metadata?.role === "admin";
   return (
-    <>
-      <AppHeader route={props.route} anonymous={anonymous} />
+    <TimelineProvider supabase={props.supabase}>
+      <AppHeader route={props.route} anonymous={anonymous} admin={admin} />
       <main id="main" className="main">
         {props.route === "generate" && <GeneratePage headingRef={headingRef} />}
+        {props.route === "create" && (
+          <CreatePage
+            supabase={props.supabase}
+            userId={props.session.user.id}
+            headingRef={headingRef}
+          />
+        )}
         {props.route === "library" && <LibraryPage headingRef={headingRef} />}
         {props.route === "account" && (
           <AccountPage supabase={props.supabase} session={props.session} headingRef={headingRef} />
         )}
+        {props.route === "admin" && <AdminPage supabase={props.supabase} headingRef={headingRef} />}
       </main>
-    </>
+    </TimelineProvider>
   );
 }
 

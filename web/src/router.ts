@@ -1,11 +1,11 @@
 /**
- * Hash routes (`#/generate`, `#/library`, `#/account`): they work on any static host without
- * rewrite rules, and reloading keeps the page.
+ * Hash routes (`#/generate`, `#/create`, `#/library`, `#/account`, and `#/admin` for admins): they work on
+ * any static host without rewrite rules, and reloading keeps the page.
  */
 
-export type Route = "generate" | "library" | "account";
+export type Route = "generate" | "create" | "library" | "account" | "admin";
 
-const ROUTES: readonly Route[] = ["generate", "library", "account"];
+const ROUTES: readonly Route[] = ["generate", "create", "library", "account", "admin"];
 
 /** The route named by a location hash; unknown hashes go to Generate. */
 export function routeFromHash(hash: string): Route {

@@ -32,7 +32,7 @@ export function PublicHeader() {
 }
 
 /** Header for signed-in users. */
-export function AppHeader(props: { route: Route; anonymous: boolean }) {
+export function AppHeader(props: { route: Route; anonymous: boolean; admin?: boolean }) {
   const { credits, runningCount, connection } = useVideoGeneration();
   const live = connection === "live";
   return (
@@ -42,6 +42,7 @@ export function AppHeader(props: { route: Route; anonymous: boolean }) {
         <a className="brand" href="#/generate">Vidqueue</a>
         <nav className="nav" aria-label="Main">
           <NavLink to="generate" current={props.route}>Generate</NavLink>
+          <NavLink to="create" current={props.route}>Create</NavLink>
           <NavLink to="library" current={props.route}>
             Library
             {runningCount > 0 && (
@@ -54,6 +55,7 @@ export function AppHeader(props: { route: Route; anonymous: boolean }) {
               <span className="guest" aria-label=", guest: not saved yet">Guest</span>
             )}
           </NavLink>
+          {props.admin && <NavLink to="admin" current={props.route}>Admin</NavLink>}
         </nav>
         <div className="topbar-status">
           <span className="credits" data-testid="credits">

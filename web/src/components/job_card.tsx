@@ -8,6 +8,7 @@ import { ApiError } from "../api.ts";
 import { ago, clock, credits, roughDuration, statusLabel } from "../format.ts";
 import { useJobProgress, useVideoGeneration } from "../hooks/use_video_generation.ts";
 import { isActive, type Job, type Model } from "../types.ts";
+import { JobTimelineDetails } from "./job_timeline.tsx";
 import { useToast } from "./toasts.tsx";
 
 /** A download link for a signed Storage URL (`download` makes Storage send an attachment). */
@@ -179,6 +180,7 @@ export function JobCard(props: JobCardProps) {
           </button>
         )}
       </div>
+      <JobTimelineDetails jobId={job.id} version={job.version} />
     </article>
   );
 }

@@ -92,6 +92,15 @@ function footprint(p: Phase, cost: number): Credits {
   }
 }
 
+/**
+ * The credits a job itself holds. A batch or story parent's `credits_cost` is the sum of its
+ * children's, and each child reserves and is charged on its own: counting the parent too would
+ * take the price twice.
+ */
+export function ownCost(job: Pick<Job, "kind" | "credits_cost">): number {
+  return job.kind === "batch" || job.kind === "story" ? 0 : job.credits_cost;
+}
+
 /** The balance change when a job of `cost` moves from status `from` (null: unknown) to `to`. */
 export function creditDelta(from: JobStatus | null, to: JobStatus, cost: number): Credits {
   const a = footprint(phase(from), cost);
@@ -169,14 +178,14 @@ function applyJob(
         ...state,
         credits: addCredits(
           state.credits,
-          creditDelta(held.status, incoming.status, incoming.credits_cost),
+          creditDelta(held.status, incoming.status, ownCost(incoming)),
         ),
       }
       : state;
     return removeJob(moved, incoming.id, incoming.version);
   }
   const merged = mergeJob(held, incoming, freshUrl);
-  const delta = creditDelta(held?.status ?? null, merged.status, merged.credits_cost);
+  const delta = creditDelta(held?.status ?? null, merged.status, ownCost(merged));
   return {
     ...state,
     jobs: { ...state.jobs, [merged.id]: merged },
@@ -222,7 +231,7 @@ function mergeSnapshot(
     const held = state.jobs[snap.id];
     if (held && held.version > snap.version) {
       jobs[snap.id] = mergeJob(snap, held);
-      shift(creditDelta(snap.status, held.status, held.credits_cost));
+      shift(creditDelta(snap.status, held.status, ownCost(held)));
     } else {
       jobs[snap.id] = mergeJob(held, snap);
     }
@@ -236,7 +245,7 @@ function mergeSnapshot(
     } else if (touched.has(held.id)) {
       // Appeared after the read: the snapshot's balance does not include it yet.
       jobs[held.id] = held;
-      shift(creditDelta(null, held.status, held.credits_cost));
+      shift(creditDelta(null, held.status, ownCost(held)));
     }
     // Otherwise it existed before the read and is gone now: deleted elsewhere.
   }

@@ -258,6 +258,13 @@ export function createJobsStore(deps: JobsStoreDeps) {
       const job = await deps.api.act("delete", id);
       dispatch({ type: "job_removed", id, version: job?.version });
     },
+    /**
+     * Holds jobs a request answered with (a batch or story's parent and its children, a parent's
+     * retry): same-or-newer version wins, so Realtime events that overtook the answer stay.
+     */
+    hold(jobs: readonly Job[]): void {
+      for (const job of jobs) dispatch({ type: "job_loaded", job });
+    },
     /** Loads the next older page (user-initiated). */
     async loadMore(): Promise<void> {
       const cursor = state.jobs.nextCursor;
