@@ -15,7 +15,7 @@ import { measureDispatch } from "./dispatch.ts";
 import { measureFanout } from "./fanout.ts";
 import { measureFreshness } from "./freshness.ts";
 import { clearQueue, measureGenerateVideo } from "./generate_video.ts";
-import { type BenchResults, describeMachine, markdown } from "./report.ts";
+import { type BenchResults, describeMachine, loadAverage, markdown } from "./report.ts";
 import { round } from "./stats.ts";
 import { measureWebhooks } from "./webhook.ts";
 
@@ -78,6 +78,7 @@ async function main() {
   const results: BenchResults = {
     measuredAt: new Date().toISOString(),
     totalSeconds: 0,
+    loadAverage: {},
     machine: await describeMachine("PostgreSQL"),
     box: {},
     notes: [],
@@ -85,6 +86,13 @@ async function main() {
 
   log("starting the stack (Postgres, migrations, gateway, functions, fal simulator)");
   const b = await startBenchStack(log);
+  // Interrupted: stop the stack (its Postgres, function workers, temporary folder) first.
+  const onSignal = () => {
+    log("interrupted: stopping the stack");
+    b.stop().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     const [row] = await b.stack.sql<{ v: string }[]>`select version() as v`;
     const v = row?.v ?? "PostgreSQL";
@@ -103,6 +111,7 @@ async function main() {
       seconds: Math.min(size.seconds, 5),
     });
     log(`bare Deno.serve: ${results.box.bareServe.rate} req/s`);
+    results.loadAverage.box = await loadAverage();
 
     const users = await b.users(Math.max(size.dispatchUsers, 40));
     let payload: unknown = null;
@@ -110,6 +119,7 @@ async function main() {
     const phase = async (name: string, fn: () => Promise<void>) => {
       try {
         await fn();
+        results.loadAverage[name] = await loadAverage();
       } catch (e) {
         log(`${name} failed: ${e instanceof Error ? e.message : e}`);
         results.notes.push(`The ${name} phase failed: ${e instanceof Error ? e.message : e}`);
@@ -172,6 +182,8 @@ async function main() {
     });
     await clearQueue(b).catch(() => {});
   } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     await b.stop();
   }
   results.totalSeconds = round((performance.now() - began) / 1000, 0);
