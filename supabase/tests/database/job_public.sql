@@ -28,7 +28,8 @@ select is(
   (select array_agg(k order by k) from jsonb_object_keys(pg_temp.pub(:'job')) k),
   array['cancel_requested_at', 'completed_at', 'created_at', 'credits_cost', 'deleted_at',
     'error', 'expected_seconds', 'id', 'kind', 'model', 'parent_id', 'progress', 'prompt',
-    'queue_position', 'retry_of', 'started_at', 'status', 'submitted_at', 'updated_at',
+    'queue_position', 'queue_reason', 'retry_of', 'started_at', 'status', 'submitted_at',
+    'updated_at',
     'version', 'video_url'],
   'the job object has exactly the public keys');
 select results_eq(
