@@ -40,6 +40,10 @@
 --     SUPERSEDES the definition in 20250601000600_job_state_machine.sql: the same transition for
 --     whichever dispatch is in flight (job_submitted(p_job, p_request_id, null)). For tests and
 --     manual repair; the functions always name the dispatch.
+--   vidqueue.job_dispatch_failed(p_job uuid, p_code text, p_message text,
+--       p_retry_at timestamptz, p_dispatch int) returns public.jobs
+--     NEW. job_dispatch_failed (20250601000600_job_state_machine.sql, unchanged) for dispatch
+--     p_dispatch only: a late failure of an earlier dispatch changes nothing (NULL).
 --   vidqueue.job_submit_refused(p_job uuid, p_dispatch int, p_code text, p_message text,
 --       p_retry_after_s double precision default null, p_base_ms int default 5000,
 --       p_horizon_s int default null) returns public.jobs
@@ -265,6 +269,25 @@ as $$
   select vidqueue.job_submitted(p_job, p_request_id, null::integer)
 $$;
 
+create function vidqueue.job_dispatch_failed(
+  p_job uuid, p_code text, p_message text, p_retry_at timestamptz, p_dispatch integer
+)
+returns public.jobs
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- The row lock is taken here, so the dispatch checked is the one retry_or_fail then sees.
+  perform 1 from public.jobs j
+  where j.id = p_job and (p_dispatch is null or j.dispatch_seq = p_dispatch)
+  for update;
+  if not found then
+    return null;
+  end if;
+  return vidqueue.retry_or_fail(p_job, p_code, p_message, p_retry_at, false);
+end
+$$;
+
 create function vidqueue.job_submit_refused(
   p_job uuid,
   p_dispatch integer,
@@ -347,5 +370,6 @@ $$;
 
 revoke all on function
   vidqueue.job_submitted(uuid, text, integer),
+  vidqueue.job_dispatch_failed(uuid, text, text, timestamptz, integer),
   vidqueue.job_submit_refused(uuid, integer, text, text, double precision, integer, integer)
 from public, anon, authenticated, service_role;

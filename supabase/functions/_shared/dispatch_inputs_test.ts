@@ -4,6 +4,7 @@ import type { FalGateway } from "./fal.ts";
 import { InputRefError } from "./input_refs.ts";
 import type { JobRow } from "./jobs.ts";
 import { fakeCatalog, fakeJobs, jobRow, silentLog } from "./testing/fakes.ts";
+import { createWebhookTokens } from "./webhook_token.ts";
 
 const ENV = {
   SUPABASE_URL: "http://127.0.0.1:54321",
@@ -11,6 +12,7 @@ const ENV = {
   FAL_MAX_CONCURRENCY: 2,
   USER_MAX_ACTIVE: 2,
   RETRY_BASE_MS: 5_000,
+  SUBMIT_REFUSAL_HORIZON_S: undefined,
 };
 
 function setup(resolveInput: (job: JobRow) => Promise<Record<string, unknown>>) {
@@ -36,6 +38,7 @@ function setup(resolveInput: (job: JobRow) => Promise<Record<string, unknown>>) 
     jobs,
     fal,
     models: fakeCatalog(),
+    tokens: createWebhookTokens({ serviceKey: "k" }),
     env: ENV,
     log: silentLog,
     resolveInput,

@@ -28,6 +28,12 @@ const EnvSchema = z.object({
   MEDIA_TIMEOUT_MS: intVar(120_000, 1),
   RECONCILE_SECRET: z.string().min(16).optional(),
   ALLOW_INSECURE_MEDIA: z.enum(["true", "false"]).default("false"),
+  /** Key of our webhook URL tokens (webhook_token.ts); unset: derived from the service key. */
+  WEBHOOK_TOKEN_SECRET: z.string().min(32).optional(),
+  /** When set, webhooks whose signed X-Fal-Webhook-User-Id differs are refused. */
+  FAL_WEBHOOK_USER_ID: z.string().min(1).optional(),
+  /** How long fal may refuse a job's submits (429/5xx) before it fails; unset: model timeout. */
+  SUBMIT_REFUSAL_HORIZON_S: z.coerce.number().int().min(0).optional(),
 });
 
 /** Vidqueue's configuration, typed. */
@@ -73,8 +79,19 @@ function defaultSecretKey(json: string | undefined): string | undefined {
   }
 }
 
-/** The URL fal calls back for a job (`PUBLIC_URL` wins, for tunnels to a laptop). */
-export function webhookUrl(env: Pick<Env, "PUBLIC_URL" | "SUPABASE_URL">, jobId: string): string {
+/**
+ * The URL fal calls back for one dispatch of a job (`PUBLIC_URL` wins, for tunnels to a laptop):
+ * the job id, the dispatch number and our token over both (webhook_token.ts).
+ */
+export function webhookUrl(
+  env: Pick<Env, "PUBLIC_URL" | "SUPABASE_URL">,
+  hook: { jobId: string; dispatch: number; token: string },
+): string {
   const base = (env.PUBLIC_URL ?? env.SUPABASE_URL).replace(/\/$/, "");
-  return `${base}/functions/v1/fal-webhook?job_id=${encodeURIComponent(jobId)}`;
+  const query = new URLSearchParams({
+    job_id: hook.jobId,
+    dispatch: String(hook.dispatch),
+    token: hook.token,
+  });
+  return `${base}/functions/v1/fal-webhook?${query}`;
 }

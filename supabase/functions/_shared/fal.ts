@@ -2,11 +2,15 @@
  * fal.ai's queue API. Status, result and cancel go through `@fal-ai/client` (it has no base-URL
  * option, so a simulator or test fake is reached by a request middleware that rewrites
  * `https://queue.fal.run` to FAL_QUEUE_BASE_URL). Submit is one plain POST instead: the client
- * retries queue submits itself on 429/5xx whatever its `retry` option says, and a retried submit
- * whose first answer was lost is a second request fal bills. Our state machine retries with
- * backoff instead and records every attempt.
+ * retries queue submits itself on 429/5xx whatever its `retry` option says (its submit passes
+ * its own retry policy, which overrides the client's), and a retried submit whose first answer
+ * was lost is a second request fal bills under a webhook URL we never heard of. Our state
+ * machine is the only retry loop: each submit is a new, numbered dispatch with its own webhook
+ * token, a refusal (429/5xx/unreachable) is retried on its own budget with backoff honouring
+ * `Retry-After` (returned here as `retryAfterS`), and every attempt is recorded.
  */
 import { createFalClient } from "@fal-ai/client";
+import { parseRetryAfter } from "./backoff.ts";
 
 export type FalQueueState = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED";
 
@@ -27,9 +31,22 @@ export class FalError extends Error {
     readonly status: number | null,
     readonly transient: boolean,
     readonly detail?: unknown,
+    /** What fal's `Retry-After` asked for, in seconds (null: nothing). */
+    readonly retryAfterS: number | null = null,
   ) {
     super(message);
   }
+}
+
+/**
+ * Whether a failed submit was refused before fal accepted the request — 408, 429, 5xx or fal
+ * unreachable — so nothing runs and nothing is billed: it is retried on the refusal budget, not
+ * counted as an attempt. (A 2xx whose answer we could not read is not a refusal: fal may have
+ * accepted it.)
+ */
+export function isSubmitRefusal(err: FalError): boolean {
+  const status = err.status;
+  return status === null || status === 408 || status === 429 || status >= 500;
 }
 
 const FAL_QUEUE = "https://queue.fal.run";
@@ -118,7 +135,14 @@ async function submitOnce(
     body = JSON.parse(text);
   } catch { /* fal's ingress answers some errors with HTML */ }
   if (!res.ok) {
-    throw toFalError({ status: res.status, body, message: `fal answered ${res.status}` });
+    const err = toFalError({ status: res.status, body, message: `fal answered ${res.status}` });
+    throw new FalError(
+      err.message,
+      err.status,
+      err.transient,
+      err.detail,
+      parseRetryAfter(res.headers.get("retry-after"), Date.now()),
+    );
   }
   const requestId = (body as { request_id?: unknown }).request_id;
   if (typeof requestId !== "string" || !requestId) {

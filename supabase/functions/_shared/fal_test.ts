@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createFalGateway, FalError } from "./fal.ts";
+import { createFalGateway, FalError, isSubmitRefusal } from "./fal.ts";
 
 async function withFakeFal(
   answer: (req: Request) => Response,
@@ -69,5 +69,34 @@ Deno.test("a 422 submit is a permanent rejection carrying fal's detail", async (
       assert.ok(err instanceof FalError && !err.transient);
       assert.match(err.message, /field required/);
     },
+  );
+});
+
+Deno.test("a refused submit carries fal's Retry-After (seconds or HTTP date) and counts as a refusal", async () => {
+  const answers = [
+    () => Response.json({ detail: "slow down" }, { status: 429, headers: { "retry-after": "7" } }),
+    () =>
+      new Response("<html>503</html>", {
+        status: 503,
+        headers: { "retry-after": new Date(Date.now() + 60_000).toUTCString() },
+      }),
+    () => Response.json({ detail: "bad" }, { status: 422, headers: { "retry-after": "5" } }),
+  ];
+  let n = 0;
+  await withFakeFal(() => answers[n++]!(), async (base) => {
+    const fal = createFalGateway({ queueBaseUrl: base });
+    const submit = () => fal.submit("fal-ai/x", { prompt: "p" }, "https://x/h").catch((e) => e);
+    const limited = await submit();
+    assert.ok(limited instanceof FalError && isSubmitRefusal(limited));
+    assert.equal(limited.retryAfterS, 7);
+    const busy = await submit();
+    assert.ok(busy instanceof FalError && isSubmitRefusal(busy));
+    assert.ok(busy.retryAfterS! > 55 && busy.retryAfterS! <= 60, String(busy.retryAfterS));
+    const rejected = await submit();
+    assert.ok(rejected instanceof FalError && !isSubmitRefusal(rejected), "a 422 is not");
+  });
+  assert.ok(
+    isSubmitRefusal(new FalError("fal unreachable", null, true)),
+    "fal unreachable is a refusal",
   );
 });

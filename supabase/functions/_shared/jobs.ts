@@ -34,9 +34,13 @@ export interface JobRow {
   version: number;
   attempts: number;
   max_attempts: number;
+  /** Number of the latest claim for dispatch (names it in the webhook URL and token). */
+  dispatch_seq: number;
   cost: number;
   provider_request_id: string | null;
   cancel_requested_at: string | null;
+  /** When a queued job is due for its next dispatch (a retry), if it waits. */
+  next_attempt_at?: string | null;
   storage_path: string | null;
   result: Record<string, unknown> | null;
   parent_id: string | null;
@@ -124,15 +128,32 @@ export function createJobs(sql: Sql) {
       return rows(sql`
         select to_jsonb(r) as row from vidqueue.job_claim(${maxConcurrency}::int, ${userMaxActive}::int, ${limit}::int) r`);
     },
-    submitted: (id: string, requestId: string) =>
-      one(
-        rows(
-          sql`select to_jsonb(r) as row from vidqueue.job_submitted(${id}::uuid, ${requestId}) r`,
-        ),
-      ),
-    dispatchFailed: (id: string, code: string, message: string, retryAt: Date | null) =>
+    /** fal accepted dispatch `dispatch` (null: whichever is in flight); null when it moved on. */
+    submitted: (id: string, requestId: string, dispatch: number | null = null) =>
       one(rows(sql`
-        select to_jsonb(r) as row from vidqueue.job_dispatch_failed(${id}::uuid, ${code}, ${message}, ${retryAt}::timestamptz) r`)),
+        select to_jsonb(r) as row
+        from vidqueue.job_submitted(${id}::uuid, ${requestId}, ${dispatch}::int) r`)),
+    dispatchFailed: (
+      id: string,
+      code: string,
+      message: string,
+      retryAt: Date | null,
+      dispatch: number | null = null,
+    ) =>
+      one(rows(sql`
+        select to_jsonb(r) as row from vidqueue.job_dispatch_failed(${id}::uuid, ${code}, ${message}, ${retryAt}::timestamptz, ${dispatch}::int) r`)),
+    /** fal refused dispatch `dispatch`'s submit: back to the queue on the refusal budget. */
+    submitRefused: (
+      id: string,
+      dispatch: number,
+      code: string,
+      message: string,
+      o: { retryAfterS: number | null; baseMs: number; horizonS: number | null },
+    ) =>
+      one(rows(sql`
+        select to_jsonb(r) as row
+        from vidqueue.job_submit_refused(${id}::uuid, ${dispatch}::int, ${code}, ${message},
+          ${o.retryAfterS}::float8, ${o.baseMs}::int, ${o.horizonS}::int) r`)),
     started: (id: string) =>
       one(rows(sql`select to_jsonb(r) as row from vidqueue.job_started(${id}::uuid) r`)),
     /** Records fal's result (submitted|in_progress → finalizing); heals a missing request id. */

@@ -8,7 +8,8 @@
  *     attempts are left, reusing the reservation); a request fal no longer knows is resubmitted;
  *     a pending cancel is sent to fal again;
  *   - being dispatched but never given its request id (the process died around the submit): back
- *     to the queue for a new submit (a webhook carrying our job_id would have healed it sooner);
+ *     to the queue for a new submit (the webhook of that dispatch would have healed it sooner; a
+ *     late webhook or submit answer of it cannot touch the next dispatch);
  *   - finalizing: the Storage copy is tried again;
  *   - past its timeout: one last look at fal, then canceled at fal, failed and released.
  * Then it dispatches queued jobs into free slots (and warns when the daily cap holds them back).
@@ -203,13 +204,18 @@ export function createReconciler(deps: ReconcileDeps): () => Promise<ReconcileRe
     return "finalized";
   }
 
-  /** A dispatch that never stored fal's request id (its process died): submit again. */
+  /**
+   * A dispatch that never stored fal's request id (its process died): submit again. Only this
+   * dispatch is ended; should its submit still be answered, the answer no longer fits a dispatch
+   * in flight, and the dispatcher cancels that request at fal (dispatch.ts).
+   */
   async function heal(job: JobRow): Promise<Outcome> {
     const after = await deps.jobs.dispatchFailed(
       job.id,
       "dispatch_interrupted",
       "The submit to the provider was interrupted.",
       new Date(now()),
+      job.dispatch_seq,
     );
     log(after ? `interrupted dispatch: job ${after.status}` : "heal was a no-op", {
       job_id: job.id,

@@ -200,6 +200,7 @@ Deno.test("a dispatch that never stored its request id goes back to the queue at
   const [call] = r.jobCalls.dispatchFailed ?? [];
   assert.equal(call?.[1], "dispatch_interrupted");
   assert.equal((call?.[3] as Date).getTime(), NOW, "retried now: the grace period has passed");
+  assert.equal(call?.[4], 1, "only the dispatch that was leased is ended");
   assert.equal(r.falCalls.length, 0, "fal is not asked: there is no request id to ask about");
   assert.equal(report.healed, 1);
 });

@@ -14,6 +14,7 @@ import { createJwksSource, createJwtVerifier } from "./jwt.ts";
 import { createLogger } from "./log.ts";
 import { createStorageApi } from "./media_copy.ts";
 import { createModelCatalog } from "./models.ts";
+import { createWebhookTokens } from "./webhook_token.ts";
 
 type EdgeRuntimeLike = { waitUntil(p: Promise<unknown>): void };
 
@@ -40,7 +41,11 @@ export function createRuntime(fn: string) {
     legacySecret: env.LEGACY_JWT_SECRET,
   });
   const resolveInput = createInputResolver({ storage, env });
-  const dispatch = createDispatcher({ jobs, fal, models, env, log, resolveInput });
+  const tokens = createWebhookTokens({
+    secret: env.WEBHOOK_TOKEN_SECRET,
+    serviceKey: env.serviceKey,
+  });
+  const dispatch = createDispatcher({ jobs, fal, models, tokens, env, log, resolveInput });
   return {
     env,
     log,
@@ -49,6 +54,7 @@ export function createRuntime(fn: string) {
     models,
     fal,
     storage,
+    tokens,
     authenticate: createAuthenticate(verifyJwt),
     dispatch,
     waitUntil,

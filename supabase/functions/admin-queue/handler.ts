@@ -2,12 +2,11 @@
  * `admin-queue`: the operators' view of the queue. GET answers the statistics of
  * vidqueue.admin_stats (depth by stage and model, slots in use vs FAL_MAX_CONCURRENCY, latency
  * percentiles and failures per model over `?window=`, credit movements, stuck jobs); POST
- * `{action: "redispatch" | "cancel", id, reason?}` acts on a stuck job and dispatches. A cancel
- * also asks fal to stop the job's request. A re-dispatch does not: fal would answer a cancel with
- * an ERROR webhook at once, and fal-webhook adopts a webhook's request id for a job that is
- * being dispatched ("heal"), so that webhook could land during the next dispatch and fail the
- * job. Left running, the old request's late webhook finds the job with its new request id and is
- * ignored as an extra request. Admins only (app_metadata.role = "admin"), checked here
+ * `{action: "redispatch" | "cancel", id, reason?}` acts on a stuck job and dispatches. Both ask
+ * fal to stop the request the job had (when we know its id), so nothing runs on at our cost: the
+ * ERROR webhook fal then sends names the old dispatch in its URL token, and fal-webhook records a
+ * request only for the dispatch in flight, so it cannot touch the next one. Admins only
+ * (app_metadata.role = "admin"), checked here
  * and again in SQL. Live updates come from the Realtime topic `admin:stats`, not from calling
  * this in a loop.
  */
@@ -80,10 +79,10 @@ export function createAdminQueueHandler(deps: AdminQueueDeps): (req: Request) =>
       action,
     };
     log(`job ${action === "redispatch" ? "re-dispatched" : "canceled"} by an admin`, fields);
-    // A canceled job's request should not run on at our cost: ask fal to stop it (best effort;
-    // its answer is a no-op for a terminal job). See the header for why a re-dispatch does not.
+    // The request the job had should not run on at our cost: ask fal to stop it (best effort;
+    // its webhook is then a no-op, see the header).
     const old = outcome.before.provider_request_id;
-    if (old && action === "cancel") {
+    if (old) {
       const model = await deps.models.get(outcome.before.model);
       if (model) {
         await deps.fal.cancel(model.endpoint_id, old).catch((e) =>

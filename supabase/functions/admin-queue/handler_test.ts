@@ -122,7 +122,7 @@ Deno.test("window parsing accepts seconds and units, defaults to 15 minutes", ()
   assert.equal(parseWindow("8d"), null);
 });
 
-Deno.test("re-dispatch requeues and dispatches, leaving the old fal request alone", async () => {
+Deno.test("re-dispatch requeues, asks fal to stop the request it replaces, and dispatches", async () => {
   const before = jobRow({ id: JOB_ID, status: "in_progress", provider_request_id: "req-old" });
   const after = jobRow({ id: JOB_ID, status: "queued", provider_request_id: null, version: 5 });
   const { handler, calls, bg } = setup({
@@ -132,7 +132,11 @@ Deno.test("re-dispatch requeues and dispatches, leaving the old fal request alon
   assert.equal(res.status, 200);
   assert.equal((await res.json()).job.status, "queued");
   await bg.settle();
-  assert.deepEqual(calls, [`requeue ${JOB_ID}`, "dispatch"]);
+  assert.deepEqual(calls, [
+    `requeue ${JOB_ID}`,
+    `fal cancel ${MINIMAX.endpoint_id} req-old`,
+    "dispatch",
+  ]);
 });
 
 Deno.test("cancel passes the reason and asks fal to stop the job's request", async () => {

@@ -1,24 +1,37 @@
 /**
- * `fal-webhook`: fal's signed completion callback. Verifies the signature over the raw body before
- * parsing, matches the job by request id (or by our `job_id` while the job has no request id yet),
- * records the outcome through the idempotent SQL transitions, answers at once, and only then
- * copies the media into Storage, captures the credits and dispatches the next queued job.
- * Duplicates and out-of-order deliveries are 200 no-ops so fal stops retrying.
+ * `fal-webhook`: fal's signed completion callback. fal's signature only proves that fal sent the
+ * body for *some* request of *some* fal account, so before anything looks at a job we check our
+ * own token in the URL (webhook_token.ts: the job id and dispatch it was minted for), then fal's
+ * signature over the raw body (and, when FAL_WEBHOOK_USER_ID is set, the signed fal user id);
+ * any of these failing is a 401 `invalid_signature` that touches nothing.
+ *
+ * The job is then matched by request id, and must be the job the token names. A request id we
+ * have not stored yet is recorded only for the dispatch the token names and only while that
+ * dispatch is still in flight (fal answered the submit but we never stored its id): never during
+ * a later re-dispatch or after a requeue. A webhook for a request that fits no job of ours is
+ * answered 200 and changes nothing, so fal stops retrying. Otherwise the outcome goes through the
+ * idempotent SQL transitions; we answer at once and only then copy the media into Storage,
+ * capture the credits and dispatch the next queued job. Duplicates and out-of-order deliveries
+ * are 200 no-ops.
  */
 import { AppError, toErrorResponse } from "../_shared/errors.ts";
 import { json, readBytes } from "../_shared/http.ts";
 import type { JobRow, Jobs } from "../_shared/jobs.ts";
 import type { Logger } from "../_shared/log.ts";
 import { falFailure } from "../_shared/fal_result.ts";
+import type { WebhookTokens } from "../_shared/webhook_token.ts";
 import { FalWebhookBody } from "./schema.ts";
 
 export type VerifyWebhook = (
   headers: Headers,
   rawBody: Uint8Array,
-) => Promise<{ ok: true; requestId: string } | { ok: false; reason: string }>;
+) => Promise<{ ok: true; requestId: string; userId: string } | { ok: false; reason: string }>;
 
 export interface WebhookDeps {
   verify: VerifyWebhook;
+  tokens: WebhookTokens;
+  /** FAL_WEBHOOK_USER_ID: when set, the signed `X-Fal-Webhook-User-Id` must equal it. */
+  falUserId?: string;
   jobs: Jobs;
   /** Copies a finalizing job's media into Storage and completes it (see finalize.ts). */
   finalize: (job: JobRow) => Promise<void>;
@@ -27,26 +40,63 @@ export interface WebhookDeps {
   log: Logger;
 }
 
+/** The dispatch a callback URL was made for, once its token checked out. */
+interface Hook {
+  jobId: string;
+  dispatch: number;
+}
+
 const MAX_BODY = 5 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function findJob(jobs: Jobs, requestId: string, jobIdParam: string | null, log: Logger) {
-  const byRequest = await jobs.byRequest(requestId);
-  if (byRequest) return byRequest;
-  if (!jobIdParam || !UUID.test(jobIdParam)) return null;
-  const job = await jobs.byId(jobIdParam);
-  if (!job) return null;
-  if (job.provider_request_id && job.provider_request_id !== requestId) {
-    // A second fal request for one job (e.g. a retried submit whose first answer was lost).
-    log("webhook for an extra fal request of a job", {
-      job_id: job.id,
-      request_id: requestId,
-      recorded_request_id: job.provider_request_id,
-    });
-    return { ...job, extra: true as const };
+/**
+ * Why one stable code for a bad token, signature or fal account: to fal (the only legitimate
+ * caller) each means "this delivery is not authenticated for us", and a caller replaying a
+ * genuine body learns nothing about which check stopped it. The log says which one.
+ */
+const unauthenticated = () =>
+  new AppError("invalid_signature", "The webhook signature could not be verified.");
+
+async function authenticateHook(url: URL, tokens: WebhookTokens, log: Logger): Promise<Hook> {
+  const jobId = url.searchParams.get("job_id") ?? "";
+  const dispatchText = url.searchParams.get("dispatch") ?? "";
+  const token = url.searchParams.get("token");
+  const dispatch = /^[1-9]\d{0,8}$/.test(dispatchText) ? Number(dispatchText) : 0;
+  if (!UUID.test(jobId) || dispatch === 0 || !await tokens.verify(jobId, dispatch, token)) {
+    log("webhook token rejected", { job_id: UUID.test(jobId) ? jobId : null });
+    throw unauthenticated();
   }
-  // fal accepted the submit but we never stored the request id: heal it now.
-  return (await jobs.submitted(job.id, requestId)) ?? (await jobs.byId(job.id));
+  return { jobId, dispatch };
+}
+
+async function findJob(
+  jobs: Jobs,
+  requestId: string,
+  hook: Hook,
+  log: Logger,
+): Promise<JobRow | null> {
+  const fields = { job_id: hook.jobId, request_id: requestId, dispatch: hook.dispatch };
+  const byRequest = await jobs.byRequest(requestId);
+  if (byRequest) {
+    if (byRequest.id === hook.jobId) return byRequest;
+    log("webhook token names another job than the request's", {
+      ...fields,
+      request_job_id: byRequest.id,
+    });
+    return null;
+  }
+  // fal accepted this dispatch's submit but we have not stored the request id: record it now,
+  // for this dispatch only and only while it is in flight.
+  const healed = await jobs.submitted(hook.jobId, requestId, hook.dispatch);
+  if (healed) {
+    log("request id recorded from its webhook", fields);
+    return healed;
+  }
+  // The dispatcher may have recorded it an instant ago.
+  const recorded = await jobs.byRequest(requestId);
+  if (recorded?.id === hook.jobId) return recorded;
+  log("webhook for a request no dispatch of ours is waiting for", fields);
+  return null;
 }
 
 /** Builds the webhook handler. */
@@ -57,15 +107,23 @@ export function createWebhookHandler(deps: WebhookDeps): (req: Request) => Promi
         deps.log("webhook background work failed", { job_id: job?.id, error: String(e) })
       ).finally(() => deps.dispatch().catch(() => {})),
     );
-
   return async (req) => {
     try {
       if (req.method !== "POST") throw new AppError("method_not_allowed", "Use POST.");
+      const hook = await authenticateHook(new URL(req.url), deps.tokens, deps.log);
       const raw = await readBytes(req, MAX_BODY);
       const verdict = await deps.verify(req.headers, raw);
       if (!verdict.ok) {
-        deps.log("webhook signature rejected", { reason: verdict.reason });
-        throw new AppError("invalid_signature", "The webhook signature could not be verified.");
+        deps.log("webhook signature rejected", { job_id: hook.jobId, reason: verdict.reason });
+        throw unauthenticated();
+      }
+      if (deps.falUserId && verdict.userId !== deps.falUserId) {
+        deps.log("webhook from another fal account rejected", {
+          job_id: hook.jobId,
+          request_id: verdict.requestId,
+          fal_user_id: verdict.userId,
+        });
+        throw unauthenticated();
       }
       let body: FalWebhookBody;
       try {
@@ -78,15 +136,9 @@ export function createWebhookHandler(deps: WebhookDeps): (req: Request) => Promi
       if (body.request_id !== verdict.requestId) {
         throw new AppError("invalid_signature", "The signed request id does not match the body.");
       }
-      const jobIdParam = new URL(req.url).searchParams.get("job_id");
-      const job = await findJob(deps.jobs, body.request_id, jobIdParam, deps.log);
-      const fields = { request_id: body.request_id, job_id: job?.id ?? jobIdParam };
-      if (!job) {
-        deps.log("webhook for an unknown request", fields);
-        throw new AppError("not_found", "No job is waiting for this request.");
-      }
-      if ("extra" in job) return json({ ok: true, ignored: "extra_request" });
-
+      const job = await findJob(deps.jobs, body.request_id, hook, deps.log);
+      if (!job) return json({ ok: true, ignored: "unknown_request" });
+      const fields = { request_id: body.request_id, job_id: job.id, dispatch: hook.dispatch };
       if (body.status === "OK" && body.payload != null) {
         const finalizing = await deps.jobs.finalizing(job.id, body.payload, body.request_id);
         deps.log(finalizing ? "result received" : "duplicate or late result ignored", fields);

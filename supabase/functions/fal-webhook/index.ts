@@ -9,5 +9,6 @@ const verifier = createWebhookVerifier({ jwksUrl: rt.env.FAL_JWKS_URL });
 Deno.serve(createWebhookHandler({
   ...rt,
   verify: (headers, raw) => verifier.verify(headers, raw),
+  falUserId: rt.env.FAL_WEBHOOK_USER_ID,
   finalize: createFinalize(rt),
 }));

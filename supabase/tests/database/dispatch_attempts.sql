@@ -2,7 +2,7 @@
 -- still in flight: an answer of an earlier dispatch (re-dispatched, canceled, timed out since)
 -- changes nothing, so the caller knows to cancel that request at the provider.
 begin;
-select plan(13);
+select plan(14);
 
 insert into public.settings (key, value) values ('free_credits_user', '100')
   on conflict (key) do update set value = excluded.value;
@@ -24,8 +24,10 @@ select is((select dispatch_seq from public.jobs where id = :'job'), 0, 'a new jo
 select is((pg_temp.claim()).dispatch_seq, 1, 'the first claim is dispatch 1');
 select is((vidqueue.job_submitted(:'job', 'req-x', 2)).id, null,
   'an answer naming another dispatch is refused');
-select vidqueue.job_dispatch_failed(:'job', 'provider_error', 'lost', now());
+select vidqueue.job_dispatch_failed(:'job', 'provider_error', 'lost', now(), 1);
 select is((pg_temp.claim()).dispatch_seq, 2, 'a re-dispatch is dispatch 2');
+select is((vidqueue.job_dispatch_failed(:'job', 'provider_rejected', '422', null, 1)).id, null,
+  'a late failure of dispatch 1 does not touch dispatch 2');
 select is((vidqueue.job_submitted(:'job', 'req-1', 1)).id, null,
   'the late answer of dispatch 1 is refused while dispatch 2 is in flight');
 select results_eq(

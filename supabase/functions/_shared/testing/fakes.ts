@@ -100,6 +100,7 @@ export function jobRow(over: Partial<JobRow> = {}): JobRow {
     version: 3,
     attempts: 1,
     max_attempts: 3,
+    dispatch_seq: 1,
     cost: 10,
     provider_request_id: "req-1",
     cancel_requested_at: null,
