@@ -47,6 +47,11 @@ export interface WebhookFaults {
   wrongKey: boolean;
   /** Send `payload: null` with `payload_error`, as fal does when it cannot serialise a payload. */
   payloadError: boolean;
+  /**
+   * Sign as this fal user id (`X-Fal-Webhook-User-Id`) instead of the simulator's own: webhooks
+   * of another fal account (null: the simulator's).
+   */
+  userId: string | null;
 }
 
 /** Everything the control API can read and change. */
@@ -92,6 +97,7 @@ export const NO_WEBHOOK_FAULTS: WebhookFaults = {
   reorderWindow: 0,
   wrongKey: false,
   payloadError: false,
+  userId: null,
 };
 
 /** Fresh default settings (a new object each call). */
@@ -126,6 +132,9 @@ export function applyPatch(base: SimSettings, patch: SettingsPatch): SimSettings
     nonNegative(w.delayMs, "webhooks.delayMs");
     w.duplicates = nonNegativeInt(w.duplicates, "webhooks.duplicates");
     w.reorderWindow = nonNegativeInt(w.reorderWindow, "webhooks.reorderWindow");
+    if (w.userId !== null && (typeof w.userId !== "string" || w.userId === "")) {
+      throw new RangeError("webhooks.userId must be a non-empty string or null");
+    }
     next.webhooks = w;
   }
   return next;

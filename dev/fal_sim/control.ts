@@ -19,10 +19,16 @@ export type {
   WebhookFaults,
 };
 
-/** A fault for the next submit: answer `status`; with `accepted`, the request was still created. */
+/**
+ * A fault for the next submit: answer `status`; with `accepted`, the request was still created.
+ * `retryAfter` is sent as `Retry-After` (seconds or an HTTP date). With `hold`, the answer (a
+ * fault, or with status 200 the normal one) waits until `releaseSubmits()`.
+ */
 export interface SubmitFaultSpec {
   status: number;
   accepted?: boolean;
+  retryAfter?: string;
+  hold?: boolean;
 }
 
 export interface FalSimControl {
@@ -35,8 +41,12 @@ export interface FalSimControl {
   webhookFaults(faults: Partial<WebhookFaults>): Promise<SimSettings>;
   /** Queues answers for the next submits, in order (e.g. a 429 burst). */
   failNextSubmits(faults: SubmitFaultSpec[]): Promise<void>;
+  /** Sends the answers held by `hold` faults; resolves with how many were held. */
+  releaseSubmits(): Promise<number>;
   requests(): Promise<RequestRecord[]>;
   submits(): Promise<SubmitRecord[]>;
+  /** The submits once at least `count` were answered or are held; rejects after `timeoutMs`. */
+  waitForSubmits(count: number, opts?: { timeoutMs?: number }): Promise<SubmitRecord[]>;
   /**
    * A request's record once `until` holds (and at least `deliveries` webhook attempts were made);
    * rejects when that does not happen within `timeoutMs`.
@@ -77,8 +87,15 @@ export function createFalSimControl(controlUrl: string): FalSimControl {
     async failNextSubmits(faults) {
       await call("POST", "/submit-faults", { faults });
     },
+    releaseSubmits: async () =>
+      (await call<{ released: number }>("POST", "/submits/release", {})).released,
     requests: async () => (await call<{ requests: RequestRecord[] }>("GET", "/requests")).requests,
     submits: async () => (await call<{ submits: SubmitRecord[] }>("GET", "/submits")).submits,
+    waitForSubmits: async (count, opts = {}) =>
+      (await call<{ submits: SubmitRecord[] }>(
+        "GET",
+        `/submits?min=${count}&timeout_ms=${opts.timeoutMs ?? 10_000}`,
+      )).submits,
     async waitFor(requestId, opts = {}) {
       const q = new URLSearchParams();
       if (opts.until) q.set("until", opts.until);

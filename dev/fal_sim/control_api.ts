@@ -6,7 +6,7 @@
  */
 import { applyPatch, type SettingsPatch, type SimSettings } from "./config.ts";
 import type { Engine, SimRequest } from "./engine.ts";
-import { json, type SubmitFault } from "./queue_api.ts";
+import { json, type SubmitFault, type SubmitHold } from "./queue_api.ts";
 import type { RequestRecord, SubmitRecord } from "./records.ts";
 import type { WebhookSigner } from "./signing.ts";
 import type { WebhookSender } from "./webhooks.ts";
@@ -19,11 +19,19 @@ export interface ControlDeps {
   signer: WebhookSigner;
   submitFaults: SubmitFault[];
   submits: SubmitRecord[];
+  submitHold: SubmitHold;
+  /** Fires "change" whenever a submit record changes. */
+  submitEvents: EventTarget;
   reset: () => void;
 }
 
 /** Conditions `GET /_sim/requests/<id>?until=` can wait for. */
-export type WaitCondition = "started" | "completed" | "webhook_held" | "webhook_settled";
+export type WaitCondition =
+  | "started"
+  | "completed"
+  | "cancel_requested"
+  | "webhook_held"
+  | "webhook_settled";
 
 const MAX_WAIT_MS = 30_000;
 
@@ -42,14 +50,24 @@ export async function handleControl(deps: ControlDeps, req: Request, url: URL): 
     if (route === "POST /submit-faults") {
       const { faults } = (await req.json()) as { faults: SubmitFault[] };
       for (const f of faults ?? []) {
-        if (!Number.isInteger(f.status) || f.status < 400 || f.status > 599) {
-          throw new RangeError("fault status must be 4xx or 5xx");
+        const normal = f.status === 200 && Boolean(f.hold);
+        if (!Number.isInteger(f.status) || (!normal && (f.status < 400 || f.status > 599))) {
+          throw new RangeError("fault status must be 4xx or 5xx (or 200 with hold)");
         }
-        deps.submitFaults.push({ status: f.status, accepted: Boolean(f.accepted) });
+        if (f.retryAfter !== undefined && typeof f.retryAfter !== "string") {
+          throw new RangeError("retryAfter must be a string (seconds or an HTTP date)");
+        }
+        deps.submitFaults.push({
+          status: f.status,
+          accepted: Boolean(f.accepted),
+          hold: Boolean(f.hold),
+          ...(f.retryAfter !== undefined ? { retryAfter: f.retryAfter } : {}),
+        });
       }
       return json({ pending: deps.submitFaults });
     }
-    if (route === "GET /submits") return json({ submits: deps.submits });
+    if (route === "POST /submits/release") return json({ released: deps.submitHold.release() });
+    if (route === "GET /submits") return await waitForSubmits(deps, url);
     if (route === "GET /requests") {
       return json({ requests: deps.engine.list().map(toRecord) });
     }
@@ -79,7 +97,10 @@ export async function handleControl(deps: ControlDeps, req: Request, url: URL): 
 /** Answers a request's record once `until` holds (408 with the record if it does not in time). */
 function waitFor(deps: ControlDeps, id: string, url: URL): Promise<Response> {
   const until = (url.searchParams.get("until") ?? "") as WaitCondition | "";
-  if (!["", "started", "completed", "webhook_held", "webhook_settled"].includes(until)) {
+  if (
+    !["", "started", "completed", "cancel_requested", "webhook_held", "webhook_settled"]
+      .includes(until)
+  ) {
     return Promise.resolve(
       json({ error: { code: "invalid_input", message: `unknown until=${until}` } }, 400),
     );
@@ -95,6 +116,8 @@ function waitFor(deps: ControlDeps, id: string, url: URL): Promise<Response> {
         return r.status !== "IN_QUEUE";
       case "completed":
         return r.status === "COMPLETED";
+      case "cancel_requested":
+        return r.cancelRequested;
       case "webhook_held":
         return r.webhook.state === "held";
       case "webhook_settled":
@@ -124,6 +147,29 @@ function waitFor(deps: ControlDeps, id: string, url: URL): Promise<Response> {
     };
     deps.engine.events.addEventListener("change", onChange);
     check();
+  });
+}
+
+/**
+ * The submits received (`GET /_sim/submits`); with `?min=N`, once at least N of them were answered
+ * or are held (408 with the list if that does not happen within `timeout_ms`).
+ */
+function waitForSubmits(deps: ControlDeps, url: URL): Promise<Response> {
+  const min = Number(url.searchParams.get("min") ?? 0);
+  const timeoutMs = Math.min(MAX_WAIT_MS, Number(url.searchParams.get("timeout_ms") ?? 10_000));
+  const settled = () => deps.submits.filter((s) => s.answered !== 0 || s.held).length >= min;
+  if (settled()) return Promise.resolve(json({ submits: deps.submits }));
+  return new Promise((resolve) => {
+    const onChange = () => {
+      if (settled()) done(200);
+    };
+    const timer = setTimeout(() => done(408), timeoutMs);
+    const done = (status: number) => {
+      clearTimeout(timer);
+      deps.submitEvents.removeEventListener("change", onChange);
+      resolve(json({ submits: deps.submits }, status));
+    };
+    deps.submitEvents.addEventListener("change", onChange);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Every control knob of the simulator, each shown to change what a client or a webhook receiver
  * observes: durations, concurrency, error rates (with fal's retries and X-Fal-No-Retry), submit
- * faults, webhook drop/delay/duplicate/reorder/wrong key/payload error, webhook retries on
+ * faults (Retry-After, held answers), webhook drop/delay/duplicate/reorder/wrong key/payload
+ * error/another user id, webhook retries on
  * errors and timeouts, 404 media, completing despite a cancel, kind overrides, key rotation, reset.
  */
 import assert from "node:assert/strict";
@@ -165,6 +166,67 @@ Deno.test("knob submit faults: a 429 and a 503 burst refuse submits; an accepted
     // The request behind the lost 504 answer runs and completes like any other.
     const lost = submits[2]!.requestId!;
     assert.equal((await control.waitFor(lost, { until: "completed" })).outcome?.ok, true);
+  });
+});
+
+Deno.test("knob submit faults: Retry-After is sent as set (429 defaults to 1 s)", async () => {
+  await withSimulator({}, async ({ control, sim }) => {
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    await control.failNextSubmits([
+      { status: 429 },
+      { status: 429, retryAfter: "9" },
+      { status: 503, retryAfter: date },
+    ]);
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${sim.url}/${VIDEO}`, { method: "POST", body: "{}" });
+      await res.body?.cancel();
+      answers.push([res.status, res.headers.get("retry-after")]);
+    }
+    assert.deepEqual(answers, [[429, "1"], [429, "9"], [503, date]]);
+  });
+});
+
+Deno.test("knob submit faults: a held answer waits for releaseSubmits while its request runs", async () => {
+  await withSimulator({}, async ({ control, sim }) => {
+    await control.defaults({ durationMs: 5 });
+    await control.failNextSubmits([{ status: 200, hold: true }, { status: 503, hold: true }]);
+    const first = fetch(`${sim.url}/${VIDEO}`, { method: "POST", body: '{"prompt":"a"}' });
+    const second = fetch(`${sim.url}/${VIDEO}`, { method: "POST", body: '{"prompt":"b"}' });
+    const held = await control.waitForSubmits(2);
+    assert.deepEqual(held.map((s) => s.held), [true, true]);
+    assert.deepEqual(held.map((s) => s.answered), [0, 0], "nothing answered yet");
+    // The accepted one exists and runs while its answer is held.
+    const rid = held[0]!.requestId!;
+    assert.equal((await control.waitFor(rid, { until: "completed" })).outcome?.ok, true);
+    assert.equal(await control.releaseSubmits(), 2);
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.status, 200);
+    assert.equal((await a.json()).request_id, rid);
+    assert.equal(b.status, 503);
+    await b.body?.cancel();
+    assert.deepEqual((await control.submits()).map((s) => [s.answered, s.held]), [
+      [200, false],
+      [503, false],
+    ]);
+  });
+});
+
+Deno.test("knob webhooks.userId: webhooks are signed as another fal user", async () => {
+  await withSimulator({}, async ({ fal, control, sim }) => {
+    await control.defaults({ durationMs: 5 });
+    await control.webhookFaults({ userId: "another-account" });
+    const hook = startWebhookReceiver();
+    const verifier = createWebhookVerifier({ jwksUrl: sim.jwksUrl });
+    try {
+      await fal.queue.submit(VIDEO, { input: { prompt: "x" }, webhookUrl: hook.url });
+      const [w] = await hook.waitFor(1);
+      assert.equal(w!.headers.get("x-fal-webhook-user-id"), "another-account");
+      const verdict = await verifier.verify(w!.headers, w!.raw);
+      assert.equal(verdict.ok && verdict.userId, "another-account", "still a valid signature");
+    } finally {
+      await hook.stop();
+    }
   });
 });
 
@@ -404,6 +466,17 @@ Deno.test("knob completeDespiteCancel: a running request acknowledges the cancel
     } finally {
       await hook.stop();
     }
+  });
+});
+
+Deno.test("waitFor cancel_requested resolves once a request was asked to cancel", async () => {
+  await withSimulator({}, async ({ fal, control }) => {
+    await control.endpoint(VIDEO, { durationMs: 60_000 });
+    const { request_id } = await fal.queue.submit(VIDEO, { input: { prompt: "x" } });
+    await control.waitFor(request_id, { until: "started" });
+    const waiting = control.waitFor(request_id, { until: "cancel_requested" });
+    await fal.queue.cancel(VIDEO, { requestId: request_id });
+    assert.equal((await waiting).cancelRequested, true);
   });
 });
 

@@ -11,10 +11,39 @@ import { appRoot, guessKind } from "./endpoint_id.ts";
 import type { Engine, SimRequest } from "./engine.ts";
 import type { SubmitRecord } from "./records.ts";
 
-/** A fault queued for the next submit: answer `status`; `accepted` also creates the request. */
+/**
+ * A fault queued for the next submit: answer `status`; `accepted` also creates the request
+ * (status 200: no fault, the normal answer). `retryAfter` is sent as the `Retry-After` header
+ * (429s default to "1"). With `hold`, the answer waits until the control API releases held
+ * submits (the request, when created, runs meanwhile): a submit whose answer is slow.
+ */
 export interface SubmitFault {
   status: number;
   accepted?: boolean;
+  retryAfter?: string;
+  hold?: boolean;
+}
+
+/** Submit answers waiting for `release()` (the `hold` fault). */
+export interface SubmitHold {
+  /** Resolves once the held answers are released. */
+  wait(): Promise<void>;
+  /** Releases every answer held so far; returns how many. */
+  release(): number;
+}
+
+/** A hold that releases everything waiting at each `release()`. */
+export function createSubmitHold(): SubmitHold {
+  let waiting: (() => void)[] = [];
+  return {
+    wait: () => new Promise<void>((resolve) => waiting.push(resolve)),
+    release() {
+      const released = waiting;
+      waiting = [];
+      for (const resolve of released) resolve();
+      return released.length;
+    },
+  };
 }
 
 export interface QueueApiDeps {
@@ -25,6 +54,9 @@ export interface QueueApiDeps {
   /** Next submit faults (consumed front first). */
   submitFaults: SubmitFault[];
   submits: SubmitRecord[];
+  hold: SubmitHold;
+  /** Called whenever a submit record changes (for `waitForSubmits`). */
+  submitChanged: () => void;
   /** Registers an open SSE stream so stopping the simulator can close it. */
   trackStream: (close: () => void) => () => void;
 }
@@ -60,14 +92,27 @@ export function handleQueueApi(
 
 async function submit(deps: QueueApiDeps, req: Request, url: URL): Promise<Response> {
   const endpointId = url.pathname.replace(/^\/+|\/+$/g, "");
-  const record: SubmitRecord = { at: Date.now(), endpointId, answered: 0, requestId: null };
+  const record: SubmitRecord = {
+    at: Date.now(),
+    endpointId,
+    answered: 0,
+    requestId: null,
+    held: false,
+  };
   deps.submits.push(record);
-  const answer = (res: Response) => {
+  const fault = deps.submitFaults.shift();
+  const answer = async (res: Response) => {
+    if (fault?.hold) {
+      record.held = true;
+      deps.submitChanged();
+      await deps.hold.wait();
+      record.held = false;
+    }
     record.answered = res.status;
+    deps.submitChanged();
     return res;
   };
-  const fault = deps.submitFaults.shift();
-  if (fault && !fault.accepted) return answer(faultResponse(fault.status));
+  if (fault && fault.status >= 400 && !fault.accepted) return answer(faultResponse(fault));
 
   const root = appRoot(endpointId);
   if (!root) return answer(json({ detail: `Application '${endpointId}' not found` }, 404));
@@ -111,7 +156,7 @@ async function submit(deps: QueueApiDeps, req: Request, url: URL): Promise<Respo
   });
   record.requestId = sim.requestId;
   // An accepted-then-failed fault models a lost answer: the request exists and will run.
-  if (fault) return answer(faultResponse(fault.status));
+  if (fault && fault.status >= 400) return answer(faultResponse(fault));
   return answer(json(
     {
       status: "IN_QUEUE",
@@ -231,9 +276,15 @@ function cancel(deps: QueueApiDeps, sim: SimRequest | undefined): Response {
 }
 
 /** What an injected submit fault answers: 429 as JSON, 5xx as an ingress (nginx) page. */
-function faultResponse(status: number): Response {
+function faultResponse(fault: SubmitFault): Response {
+  const status = fault.status;
+  const retryAfter: Record<string, string> = fault.retryAfter !== undefined
+    ? { "retry-after": fault.retryAfter }
+    : status === 429
+    ? { "retry-after": "1" }
+    : {};
   if (status === 429) {
-    return json({ detail: "Too many requests, please retry later." }, 429, { "retry-after": "1" });
+    return json({ detail: "Too many requests, please retry later." }, 429, retryAfter);
   }
   if (status >= 500) {
     const reason = { 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" }[
@@ -243,10 +294,10 @@ function faultResponse(status: number): Response {
       `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n` +
         `<center><h1>${status} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n` +
         `</body>\r\n</html>\r\n`,
-      { status, headers: { "content-type": "text/html" } },
+      { status, headers: { "content-type": "text/html", ...retryAfter } },
     );
   }
-  return json({ detail: `Simulated error ${status}` }, status);
+  return json({ detail: `Simulated error ${status}` }, status, retryAfter);
 }
 
 function methodNotAllowed(): Response {

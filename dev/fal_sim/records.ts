@@ -88,4 +88,6 @@ export interface SubmitRecord {
   answered: number;
   /** The request created (also set when a fault answered 5xx after accepting). */
   requestId: string | null;
+  /** Its answer is being held (the `hold` submit fault) until the control API releases it. */
+  held: boolean;
 }

@@ -12,7 +12,7 @@ import { createEngine } from "./engine.ts";
 import { createMediaLibrary } from "./media.ts";
 import { fileResponse } from "./media_http.ts";
 import { createProducer } from "./outputs.ts";
-import { handleQueueApi, json, type SubmitFault } from "./queue_api.ts";
+import { createSubmitHold, handleQueueApi, json, type SubmitFault } from "./queue_api.ts";
 import type { SubmitRecord } from "./records.ts";
 import { loadSigner } from "./signing.ts";
 import { createWebhookSender } from "./webhooks.ts";
@@ -58,6 +58,9 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
 
   const submitFaults: SubmitFault[] = [];
   const submits: SubmitRecord[] = [];
+  const submitHold = createSubmitHold();
+  const submitEvents = new EventTarget();
+  const submitChanged = () => submitEvents.dispatchEvent(new Event("change"));
   const streams = new Set<() => void>();
   let baseUrl = "";
 
@@ -89,6 +92,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     engine.reset();
     webhooks.reset();
     submitFaults.length = 0;
+    submitHold.release();
     submits.length = 0;
     settings = structuredClone(initial);
   };
@@ -116,6 +120,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
           signer,
           submitFaults,
           submits,
+          submitHold,
+          submitEvents,
           reset,
         },
         req,
@@ -131,6 +137,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
         timeScale: () => settings.timeScale,
         submitFaults,
         submits,
+        hold: submitHold,
+        submitChanged,
         trackStream: (close) => {
           streams.add(close);
           return () => streams.delete(close);

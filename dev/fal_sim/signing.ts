@@ -30,7 +30,7 @@ export interface WebhookSigner {
   sign(
     requestId: string,
     body: Uint8Array<ArrayBuffer>,
-    opts?: { wrongKey?: boolean; timestampSeconds?: number },
+    opts?: { wrongKey?: boolean; timestampSeconds?: number; userId?: string },
   ): Promise<Record<string, string>>;
   /** A new signing key; the old one stays published when `keepOld`. */
   rotate(keepOld: boolean): Promise<void>;
@@ -79,15 +79,16 @@ export async function loadSigner(dataDir: string): Promise<WebhookSigner> {
     },
     async sign(requestId, body, opts = {}) {
       const timestamp = String(opts.timestampSeconds ?? Math.floor(Date.now() / 1000));
+      const userId = opts.userId ?? USER_ID;
       const digest = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body)));
       const message = new TextEncoder().encode(
-        [requestId, USER_ID, timestamp, digest].join("\n"),
+        [requestId, userId, timestamp, digest].join("\n"),
       );
       const key = opts.wrongKey ? rogue.privateKey : active;
       const signature = new Uint8Array(await crypto.subtle.sign("Ed25519", key, message));
       return {
         "x-fal-webhook-request-id": requestId,
-        "x-fal-webhook-user-id": USER_ID,
+        "x-fal-webhook-user-id": userId,
         "x-fal-webhook-timestamp": timestamp,
         "x-fal-webhook-signature": toHex(signature),
       };

@@ -106,7 +106,7 @@ export function createWebhookSender(deps: {
       for (let copy = 0; copy < copies; copy++) {
         const first = Promise.withResolvers<void>();
         firstAttempts.push(first.promise);
-        void deliver(s, body, copy, faults.wrongKey, first.resolve).then((ok) => {
+        void deliver(s, body, copy, faults, first.resolve).then((ok) => {
           first.resolve();
           anyDelivered ||= ok;
           if (--open === 0) {
@@ -142,9 +142,10 @@ export function createWebhookSender(deps: {
     s: WebhookSubject,
     body: string,
     copy: number,
-    wrongKey: boolean,
+    faults: Pick<SimSettings["webhooks"], "wrongKey" | "userId">,
     firstAnswered: () => void,
   ): Promise<boolean> {
+    const wrongKey = faults.wrongKey;
     const signal = ctrl.signal;
     const bytes = new TextEncoder().encode(body);
     for (let retry = 0; retry <= RETRY_DELAYS_MS.length; retry++) {
@@ -159,7 +160,10 @@ export function createWebhookSender(deps: {
         signedWithWrongKey: wrongKey,
       };
       try {
-        const headers = await deps.signer.sign(s.requestId, bytes, { wrongKey });
+        const headers = await deps.signer.sign(s.requestId, bytes, {
+          wrongKey,
+          ...(faults.userId ? { userId: faults.userId } : {}),
+        });
         const res = await fetch(s.webhook.url!, {
           method: "POST",
           headers: {
