@@ -93,7 +93,7 @@ test("fal refusing a submit 3×503 then 429 with Retry-After: queued with the re
   const ledger = await s.ts.sql<{ kind: string; n: number }[]>`
     select kind, count(*)::int as n from public.credit_ledger
     where job_id = ${job.id}::uuid group by kind order by kind`;
-  assert.deepEqual(ledger, [{ kind: "capture", n: 1 }, { kind: "reserve", n: 1 }]);
+  assert.deepEqual([...ledger], [{ kind: "capture", n: 1 }, { kind: "reserve", n: 1 }]);
   const inv = await checkInvariants(s.ts.sql, {
     users: [user.id],
     accepted: [job.id],
