@@ -7,6 +7,7 @@
  * queued), and the bodies are signed before the clock starts with the simulator's own key.
  */
 import { loadSigner } from "../dev/fal_sim/signing.ts";
+import { createWebhookTokens } from "../supabase/functions/_shared/webhook_token.ts";
 import type { BenchStack, BenchUser } from "./bench_stack.ts";
 import { cpuPer, cpuSnapshot } from "./cpu_profile.ts";
 import { closedLoop } from "./load.ts";
@@ -53,7 +54,8 @@ export async function measureWebhooks(
     await tx`
       update public.jobs j
       set status = 'submitted', provider_request_id = 'bench-' || ${tag} || '-' || x.n,
-        submitted_at = now(), attempts = 1, version = version + 1, updated_at = now()
+        submitted_at = now(), attempts = 1, dispatch_seq = 1, version = version + 1,
+        updated_at = now()
       from unnest(${ids}::uuid[]) with ordinality as x(id, n)
       where j.id = x.id`;
     return await tx<{ id: string; request_id: string }[]>`
@@ -61,6 +63,9 @@ export async function measureWebhooks(
       where id = any(${ids}::uuid[]) order by provider_request_id`;
   });
   const signer = await loadSigner(`${b.localDir}/fal_sim`);
+  // The URL token the dispatcher would have put in each job's webhook URL (dispatch 1; the
+  // functions derive the key from the service key, as no WEBHOOK_TOKEN_SECRET is set).
+  const tokens = createWebhookTokens({ serviceKey: b.stack.info.serviceRoleKey });
   const enc = new TextEncoder();
   const prepared = await Promise.all(rows.map(async (r) => {
     const body = enc.encode(JSON.stringify({
@@ -69,7 +74,12 @@ export async function measureWebhooks(
       status: "OK",
       payload: opts.payload,
     }));
-    return { ...r, body, headers: await signer.sign(r.request_id, body) };
+    const query = new URLSearchParams({
+      job_id: r.id,
+      dispatch: "1",
+      token: await tokens.mint(r.id, 1),
+    });
+    return { ...r, body, query, headers: await signer.sign(r.request_id, body) };
   }));
   opts.log(`webhooks: ${prepared.length} jobs at fal, bodies signed`);
 
@@ -82,7 +92,7 @@ export async function measureWebhooks(
     make: (i) => {
       const p = prepared[i];
       if (!p) return null;
-      return new Request(`${url}?job_id=${p.id}`, {
+      return new Request(`${url}?${p.query}`, {
         method: "POST",
         headers: { ...p.headers, "content-type": "application/json" },
         body: p.body,

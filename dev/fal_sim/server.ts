@@ -189,6 +189,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     stop() {
       stopped ??= (async () => {
         stopping.abort();
+        // Held submit answers would keep their connections (and the shutdown) waiting.
+        submitHold.release();
         engine.reset();
         webhooks.reset();
         for (const close of [...streams]) close();
