@@ -3,7 +3,7 @@
 -- and shows why it waits, without using up max_attempts — until the refusal horizon has passed;
 -- then it fails once with `provider_refused` and its credits are released once.
 begin;
-select plan(30);
+select plan(31);
 
 insert into public.settings (key, value) values ('free_credits_user', '100')
   on conflict (key) do update set value = excluded.value;
@@ -149,6 +149,7 @@ select results_eq(
      from (select vidqueue.job_submitted(%L, 'req-ok', %s) r) s $$, :'ok', :okseq),
   $$ values ('submitted'::text, 1, 0, true, true, 'null'::jsonb) $$,
   'accepted: submitted on attempt 1, the refusals forgotten');
+select is((pg_temp.refuse(:'ok')).id, null, 'a job at fal is not refused any more');
 
 -- An execution failure still uses an attempt; a refusal after it does not.
 select vidqueue.job_requeue(:'ok', 'provider_error', 'runner failed', now());
