@@ -66,8 +66,11 @@ async function loop(
       worked = await step();
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === "40P01") failures.deadlocks++;
-      else failures.other.push(`${name}: ${code ?? "?"}: ${(e as Error).message}`);
+      if (code === "40P01") {
+        failures.deadlocks++;
+        const { detail, where } = e as { detail?: string; where?: string };
+        console.error(`deadlock in ${name}: ${detail}\n${where}`);
+      } else failures.other.push(`${name}: ${code ?? "?"}: ${(e as Error).message}`);
     }
     // Nothing to do right now: yield to the others instead of spinning on the database.
     if (!worked) await new Promise((r) => setTimeout(r, 5));
@@ -107,12 +110,15 @@ async function dispatchRound(sql: Sql, round: number): Promise<boolean> {
   return claimed.length > 0;
 }
 
-/** Cancels a random handful of one user's open jobs in one call, as an operator script would. */
+/**
+ * Cancels a random handful of one user's open jobs (single ones and batch items) in one call, as
+ * an operator's script would.
+ */
 async function bulkCancel(sql: Sql, users: string[], round: number): Promise<boolean> {
   const user = users[round % users.length]!;
   const ids = await sql<{ id: string }[]>`
     select id::text from public.jobs
-    where user_id = ${user}::uuid and parent_id is null and kind = 'video'
+    where user_id = ${user}::uuid and kind = 'video'
       and status <> all(${TERMINAL}::text[])
     order by random() limit 12`;
   if (ids.length === 0) return false;
