@@ -67,6 +67,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     storageDir: opts.storageDir,
     fileSizeLimit: opts.config.storage.fileSizeLimit,
+    imageTransformation: opts.config.storage.imageTransformation,
     log: opts.log,
   });
   const functions = createFunctions({
