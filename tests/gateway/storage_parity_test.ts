@@ -268,6 +268,13 @@ Deno.test("Storage answers supabase-js as supabase/storage does", async (t) => {
       "updated_at",
     ]);
     assert.equal(data!.owner, "");
+    const sorted = await service.storage.listBuckets({
+      search: "parity-",
+      sortColumn: "name",
+      sortOrder: "desc",
+      limit: 2,
+    });
+    assert.deepEqual(sorted.data!.map((b) => b.id), ["parity-sized", MIME]);
     const listed = await service.storage.listBuckets({ search: "parity-l" });
     assert.deepEqual(listed.data!.map((b) => [b.id, b.type]), [[LIST, "STANDARD"]]);
     assert.equal(
