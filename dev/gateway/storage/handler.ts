@@ -1,7 +1,8 @@
 /**
  * `/storage/v1`: the Storage API as storage-js 2.x calls it — upload (POST, PUT, `x-upsert`,
  * raw or multipart bodies), download (authenticated, public, signed), HEAD/info, signed URLs
- * (single, batch, upload), list, remove, move, copy and the bucket endpoints. Metadata lives in
+ * (single, batch, upload), list (list-v2 in list_v2.ts), remove, move, copy; the bucket endpoints
+ * (buckets.ts) and image rendering (render.ts) are wired in here. Metadata lives in
  * `storage.objects`; every query about objects runs as the caller's role with its JWT claims so
  * the project's RLS policies decide (the service role bypasses RLS); bytes live on disk. Bucket
  * size and MIME limits are enforced; signed URLs are HS256 JWTs over `<bucket>/<name>`.
