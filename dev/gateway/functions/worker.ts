@@ -189,7 +189,9 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
         const res = await fetch(`http://127.0.0.1:${target}/${opts.name}${rest}${search}`, {
           method: req.method,
           headers,
-          body: req.body,
+          // Buffered, not streamed: a function may answer (413, say) before it reads the body, and
+          // the runtime's Deno then resets the connection under a body still being streamed.
+          body: req.body ? await req.arrayBuffer() : undefined,
           redirect: "manual",
           // Not req.signal: a client that goes away cancels the answer's body stream, which
           // closes this hop too.
