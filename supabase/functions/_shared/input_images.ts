@@ -89,10 +89,11 @@ export function createInputImageCheck(
       q<ObjectRow[]>`
         select o.metadata ->> 'mimetype' as mimetype, o.metadata ->> 'size' as size
         from storage.objects o where o.bucket_id = ${INPUTS_BUCKET} and o.name = ${path}`;
-    // The user's own image is read as the user, so RLS decides that it is theirs.
+    // The user's own image is read as the user, so RLS decides that it is theirs (as
+    // `authenticated`, under the Storage policies, like the Storage API reads it).
     const rows = opts.trusted
       ? await deps.sql.begin(query) as ObjectRow[]
-      : await asUser(deps.sql, user, query);
+      : await asUser(deps.sql, user, query, { role: "authenticated" });
     const row = rows[0];
     if (!row) throw bad("no such image in your inputs folder");
     if (!row.mimetype || !INPUT_IMAGE_TYPES.includes(row.mimetype)) {
