@@ -8,6 +8,7 @@ import postgres from "postgres";
 import { createAuthHandler } from "./auth/handler.ts";
 import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
+import type { EdgeLimits } from "./functions/limits.ts";
 import { isPreflight, json, preflight, withCors } from "./http.ts";
 import type { StackKeys } from "./keys.ts";
 import type { ProjectConfig } from "./project_config.ts";
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   storageDir: string;
   /** Extra env/secrets for functions. */
   env: Record<string, string>;
+  /** The Edge Functions' runtime limits (default: the platform's). */
+  functionLimits?: EdgeLimits;
   log: (line: string) => void;
 }
 
@@ -72,6 +75,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     verifyJwt: opts.verifyJwt,
     env: opts.env,
+    limits: opts.functionLimits,
     log: opts.log,
     platformEnv: {
       SUPABASE_URL: opts.supabaseUrl,
