@@ -52,7 +52,9 @@ export function importMapOf(functionsDir: string, name: string): string | null {
   const supabaseDir = parentDir(functionsDir);
   const configured = parseToml(readConfigToml(functionsDir)).get(`functions.${name}`)?.import_map;
   if (typeof configured === "string" && configured) {
-    return configured.startsWith("/") ? configured : `${supabaseDir}/${configured}`;
+    return configured.startsWith("/")
+      ? configured
+      : `${supabaseDir}/${configured.replace(/^(\.\/)+/, "")}`;
   }
   const dir = `${functionsDir}/${name}`;
   for (const candidate of ["deno.json", "deno.jsonc", "import_map.json"]) {

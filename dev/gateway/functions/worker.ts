@@ -225,6 +225,10 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
         // closes this hop too.
         signal: AbortSignal.any([idle.signal, isolate.ending]),
       });
+      if (overLimit) {
+        await res.body?.cancel();
+        return payloadTooLarge(limits.maxBodyBytes);
+      }
       handedOver = true;
       return new Response(whenDone(res.body, () => void finished()), {
         status: res.status,
