@@ -10,8 +10,9 @@
  * - `Deno.serve`: like the runtime, which hands requests to the function's handler whatever
  *   address it asked for, the function's server listens where the gateway says.
  *
- * The gateway passes `{entry, port}` as JSON in VQ_EDGE_BOOT (removed before the function runs)
- * and reads this worker's reports from stdout lines starting with CONTROL_PREFIX.
+ * The gateway passes the entry's path as the argument and `{port}` as JSON in VQ_EDGE_BOOT (both
+ * hidden from the function: no arguments, no such variable, as on the platform) and reads this
+ * worker's reports from stdout lines starting with CONTROL_PREFIX.
  */
 
 /** Lines on stdout that start with this are reports to the gateway, not function output. */
@@ -20,11 +21,13 @@ const CONTROL_PREFIX = "\u001evq-edge ";
 type Handler = (req: Request, info: unknown) => Response | Promise<Response>;
 type ServeOptions = Record<string, unknown> & { handler?: Handler };
 
-const boot = JSON.parse(Deno.env.get("VQ_EDGE_BOOT") ?? "null") as
-  | { entry: string; port: number }
-  | null;
-if (!boot) throw new Error("VQ_EDGE_BOOT is not set: this module is started by the gateway");
+const boot = JSON.parse(Deno.env.get("VQ_EDGE_BOOT") ?? "null") as { port: number } | null;
+const entry = Deno.args[0];
+if (!boot || !entry) {
+  throw new Error("boot.ts is started by the gateway: VQ_EDGE_BOOT and an entry");
+}
 Deno.env.delete("VQ_EDGE_BOOT");
+Object.defineProperty(Deno, "args", { value: Object.freeze([]), enumerable: true });
 
 const encoder = new TextEncoder();
 function report(event: Record<string, unknown>): void {
@@ -87,4 +90,4 @@ Deno.addSignalListener("SIGTERM", () => {
   Promise.race([Promise.allSettled([...pending]), grace]).finally(() => Deno.exit(0));
 });
 
-await import(boot.entry);
+await import(new URL(`file://${entry}`).href);

@@ -115,13 +115,15 @@ export function spawnIsolate(opts: IsolateOptions): Isolate {
       ...opts.denoArgs,
       `--v8-flags=--max-old-space-size=${opts.memoryMb}`,
       BOOT,
+      // In the command line too, so the process list shows which function a worker runs.
+      opts.entry,
     ],
     cwd: opts.entry.replace(/\/[^/]+$/, ""),
     env: {
       ...opts.env,
       // The bundler ignores package.json unless a function has one and no import map.
       DENO_NO_PACKAGE_JSON: "1",
-      VQ_EDGE_BOOT: JSON.stringify({ entry: new URL(`file://${opts.entry}`).href, port }),
+      VQ_EDGE_BOOT: JSON.stringify({ port }),
     },
     clearEnv: true,
     stdin: "null",
