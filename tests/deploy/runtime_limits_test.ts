@@ -43,6 +43,10 @@ Deno.serve((req) => {
   }
   return Response.json({ pid: Deno.pid });
 });`,
+  // Takes longer to boot than half of the wall clock.
+  "sleepy/index.ts": `
+await new Promise((resolve) => setTimeout(resolve, 2500));
+Deno.serve(() => Response.json({ pid: Deno.pid }));`,
   // Answers the size of the body it read.
   "sizer/index.ts": `
 Deno.serve(async (req) => Response.json({ bytes: (await req.arrayBuffer()).byteLength }));`,
@@ -129,6 +133,17 @@ Deno.test({
         "only the expensive request is reported",
       );
     });
+
+    await t.step(
+      "a worker retired while booting still serves the request that waited",
+      async () => {
+        const res = await fetch(`${base}/sleepy`);
+        assert.equal(res.status, 200);
+        const { pid } = await res.json();
+        await logs.next(new RegExp(`\\[fn:sleepy\\] wall clock duration warning: worker ${pid}`));
+        await logs.next(new RegExp(`\\[fn:sleepy\\] shutdown: EarlyDrop \\(worker ${pid},`));
+      },
+    );
 
     await t.step(
       "the wall clock retires a worker, then cuts its waitUntil work and its requests",

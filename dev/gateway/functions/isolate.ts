@@ -110,7 +110,8 @@ export function spawnIsolate(opts: IsolateOptions): Isolate {
       "run",
       "-A",
       "--no-prompt",
-      // The CLI uploads no lockfile; the function's pins are exact versions.
+      // The CLI uploads no lockfile, so the platform resolves without one; the functions' deno.json
+      // pin exact versions. (Deno 2.1.4 could not read the repository's v5 deno.lock anyway.)
       "--no-lock",
       ...opts.denoArgs,
       `--v8-flags=--max-old-space-size=${opts.memoryMb}`,

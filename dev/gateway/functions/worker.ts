@@ -62,6 +62,8 @@ export interface FunctionWorker {
 
 interface Live {
   isolate: Isolate;
+  /** Listening (a worker still booting is never dropped: requests are waiting for it). */
+  booted: boolean;
   inFlight: number;
   retired: boolean;
   timers: ReturnType<typeof setTimeout>[];
@@ -89,7 +91,8 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
   };
 
   const dropIfIdle = (w: Live) => {
-    if (!w.retired || w.inFlight > 0 || w.isolate.pending > 0 || !w.isolate.alive) return;
+    if (!w.booted || !w.retired || w.inFlight > 0 || w.isolate.pending > 0) return;
+    if (!w.isolate.alive) return;
     opts.log(`${tag} early termination has been triggered: worker ${w.isolate.pid}`);
     w.isolate.end("EarlyDrop");
   };
@@ -117,7 +120,7 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
       output,
     });
     stats.starts++;
-    const w: Live = { isolate, inFlight: 0, retired: false, timers: [] };
+    const w: Live = { isolate, booted: false, inFlight: 0, retired: false, timers: [] };
     live.add(w);
     isolate.onPending = () => dropIfIdle(w);
     w.timers.push(setTimeout(() => retire(w), limits.wallClockMs / 2));
@@ -153,9 +156,14 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
     const ms = Math.round(performance.now() - isolate.spawnedAt);
     stats.coldStartsMs.push(ms);
     opts.log(`${tag} worker ${isolate.pid} ready on port ${isolate.port} in ${ms} ms`);
+    w.booted = true;
     if (!w.retired && isolate.alive) {
       current = w;
       stats.running = true;
+    } else {
+      // Retired while booting: the requests that waited for it still run on it (they count as in
+      // flight from the next microtask on); if none did, it goes now.
+      w.timers.push(setTimeout(() => dropIfIdle(w), 0));
     }
     return w;
   };
@@ -173,7 +181,7 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const exit = await Promise.race([
       w.isolate.exited,
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000))),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 5000))),
     ]);
     clearTimeout(timer);
     return exit ? exit.reason : w.isolate.endReason;
