@@ -8,6 +8,7 @@ import postgres from "postgres";
 import { applyAppSettings } from "./app_settings.ts";
 import { settingsFromEnv } from "./fal_sim/config.ts";
 import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
+import { limitsFromEnv } from "./gateway/functions/limits.ts";
 import { type Gateway, startGateway } from "./gateway/server.ts";
 import { type ReconcileTimer, startReconcileTimer } from "./reconcile_timer.ts";
 import { loadKeys } from "./gateway/keys.ts";
@@ -115,6 +116,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       webDir: opts.webDir ?? `${projectDir}/web/dist`,
       storageDir: `${localDir}/storage`,
       env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
+      functionLimits: limitsFromEnv(env),
       log,
     });
     log(`gateway: ${supabaseUrl}`);

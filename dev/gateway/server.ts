@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { createAuthHandler } from "./auth/handler.ts";
 import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
+import type { EdgeLimits } from "./functions/limits.ts";
 import { isPreflight, json, preflight, withCors } from "./http.ts";
 import type { StackKeys } from "./keys.ts";
 import { dataApiNotServed, isApiPath, isDataApiPath, noRoute } from "./not_served.ts";
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   storageDir: string;
   /** Extra env/secrets for functions. */
   env: Record<string, string>;
+  /** The Edge Functions' runtime limits (default: the platform's). */
+  functionLimits?: EdgeLimits;
   log: (line: string) => void;
 }
 
@@ -75,6 +78,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     verifyJwt: opts.verifyJwt,
     env: opts.env,
+    limits: opts.functionLimits,
     log: opts.log,
     platformEnv: {
       SUPABASE_URL: opts.supabaseUrl,

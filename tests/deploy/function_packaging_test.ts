@@ -1,115 +1,104 @@
 /**
- * Every function resolves the way `supabase functions deploy` packages it: its entry point, the
- * files it reaches and its own deno.json as the only import map (the repository's root deno.json
- * is never uploaded), under the Deno the hosted Edge Runtime embeds. Fails on a bare import the
- * map lacks, on a module outside `supabase/functions/`, and on one inside another function's
- * folder (functions never import each other; what they share lives in `_shared/`).
+ * The functions as `supabase functions deploy` packages them: each resolved with nothing but the
+ * import map the CLI uploads with it, under the Deno of hosted Supabase's Edge Runtime; and the
+ * gateway runs them with exactly that, so a function that cannot deploy cannot boot here either.
  */
 import assert from "node:assert/strict";
-import { edgeDeno, edgeDenoEnv } from "../../dev/gateway/functions/edge_deno.ts";
-import { configFlags } from "../../dev/gateway/functions/import_map.ts";
+import { EDGE_DENO_VERSION } from "../../dev/gateway/functions/edge_deno.ts";
+import { PROJECT_ROOT } from "../../dev/supabase_cli.ts";
+import { startTestStack } from "../harness/stack.ts";
+import { checkPackaging } from "./packaging.ts";
+import { writeFunctions } from "./temp_functions.ts";
 
-const FUNCTIONS = decodeURIComponent(new URL("../../supabase/functions", import.meta.url).pathname);
+const FUNCTIONS_DIR = `${PROJECT_ROOT}/supabase/functions`;
+const ROOT_IMPORTS = (JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}/deno.json`)) as {
+  imports: Record<string, string>;
+}).imports;
 
-interface GraphModule {
-  specifier: string;
-  error?: string;
-  dependencies?: { specifier: string; code?: { error?: string } }[];
-}
-
-async function functionNames(): Promise<string[]> {
+async function functionNames(dir: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const e of Deno.readDir(FUNCTIONS)) {
-    if (!e.isDirectory || e.name.startsWith("_")) continue;
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isDirectory || entry.name.startsWith("_")) continue;
     try {
-      await Deno.stat(`${FUNCTIONS}/${e.name}/index.ts`);
-      names.push(e.name);
+      await Deno.stat(`${dir}/${entry.name}/index.ts`);
+      names.push(entry.name);
     } catch { /* not a function */ }
   }
   return names.sort();
 }
 
-/** Problems with one function's package, as the CLI would resolve it. */
-async function packagingProblems(functionsDir: string, name: string): Promise<string[]> {
-  const out = await new Deno.Command(await edgeDeno(), {
-    args: [
-      "info",
-      "--json",
-      "--no-lock",
-      ...await configFlags(functionsDir, name),
-      `${functionsDir}/${name}/index.ts`,
-    ],
-    cwd: "/",
-    env: edgeDenoEnv(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) return [`deno info failed: ${stderr.trim()}`];
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: GraphModule[] };
-  const problems: string[] = [];
-  const root = `file://${functionsDir}/`;
-  for (const m of graph.modules) {
-    if (m.error) problems.push(`${m.specifier}: ${m.error}`);
-    for (const d of m.dependencies ?? []) {
-      if (d.code?.error) problems.push(`${m.specifier} imports ${d.specifier}: ${d.code.error}`);
-    }
-    if (!m.specifier.startsWith("file:")) continue;
-    if (!m.specifier.startsWith(root)) {
-      problems.push(`${m.specifier} is outside ${functionsDir} (not uploaded)`);
-      continue;
-    }
-    const folder = m.specifier.slice(root.length).split("/")[0];
-    if (folder !== name && folder !== "_shared") {
-      problems.push(`${m.specifier} belongs to the function ${folder}`);
-    }
-  }
-  return problems;
-}
-
-Deno.test("every function resolves from its own deno.json alone, as deploy packages it", async () => {
-  const names = await functionNames();
+Deno.test("every function resolves with its own deno.json alone, as the CLI deploys it", async () => {
+  const names = await functionNames(FUNCTIONS_DIR);
   assert.ok(names.length >= 6, `found ${names.join(", ")}`);
   for (const name of names) {
-    const flags = await configFlags(FUNCTIONS, name);
-    assert.deepEqual(flags, ["--config", `${FUNCTIONS}/${name}/deno.json`], name);
-    assert.deepEqual(await packagingProblems(FUNCTIONS, name), [], name);
+    const report = await checkPackaging(FUNCTIONS_DIR, name, ROOT_IMPORTS);
+    assert.equal(report.importMap, `${FUNCTIONS_DIR}/${name}/deno.json`, name);
+    assert.deepEqual(report.problems, [], `${name} would not deploy as it runs here`);
+    assert.ok(report.files.includes(`${name}/index.ts`), name);
   }
 });
 
-Deno.test("the packaging check fails on an unmapped import and on another function's file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "vq-packaging-" });
-  try {
-    const write = async (path: string, text: string) => {
-      await Deno.mkdir(`${dir}/${path.replace(/\/[^/]+$/, "")}`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/${path}`, text);
-    };
-    await write("other/schema.ts", "export const x = 1;\n");
-    await write("bad/deno.json", '{ "imports": {} }\n');
-    await write(
-      "bad/index.ts",
-      'import { z } from "zod";\nimport { x } from "../other/schema.ts";\nconsole.log(z, x);\n',
-    );
-    const problems = await packagingProblems(dir, "bad");
-    assert.ok(problems.some((p) => p.includes('"zod"') || p.includes("zod")), problems.join("\n"));
-    await write("bad/index.ts", 'import { x } from "../other/schema.ts";\nconsole.log(x);\n');
-    const crossing = await packagingProblems(dir, "bad");
-    assert.ok(crossing.some((p) => p.includes("belongs to the function other")), crossing.join());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("the packaging check catches missing, cross-function and outside imports", async () => {
+  await using project = await writeFunctions({
+    "lacking/index.ts": 'import { z } from "zod";\nexport const s = z.string();\n',
+    "lacking/deno.json": JSON.stringify({ imports: { postgres: "npm:postgres@3.4.9" } }),
+    "unmapped/index.ts": 'import { z } from "zod";\nexport const s = z.string();\n',
+    "borrower/index.ts": 'export { value } from "../lender/value.ts";\n',
+    "lender/index.ts": 'export { value } from "./value.ts";\n',
+    "lender/value.ts": "export const value = 1;\n",
+    "stray/index.ts": `export { PROJECT_ROOT } from "${PROJECT_ROOT}/dev/supabase_cli.ts";\n`,
+    "pinned/index.ts": 'import { z } from "zod";\nexport const s = z.string();\n',
+    "pinned/deno.json": JSON.stringify({ imports: { zod: "npm:zod@4.0.0" } }),
+  });
+  const fns = project.functionsDir;
+  const problems = async (name: string) =>
+    (await checkPackaging(fns, name, ROOT_IMPORTS)).problems.join("\n");
+  const unresolved = /imports "zod": Relative import path "zod" not prefixed/;
+  assert.match(await problems("lacking"), unresolved);
+  assert.match(await problems("lacking"), /"postgres" is never used/);
+  assert.match(await problems("unmapped"), unresolved);
+  assert.match(await problems("borrower"), /lender\/value\.ts belongs to function lender/);
+  assert.match(await problems("stray"), /dev\/supabase_cli\.ts is outside the functions folder/);
+  assert.match(await problems("pinned"), /"zod" is npm:zod@4\.0\.0 here but npm:zod@4\.6\.7/);
+  assert.equal(await problems("lender"), "");
 });
 
-Deno.test("every function pins the same versions as the repository's tools", async () => {
-  const root = JSON.parse(
-    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
-  ) as { imports: Record<string, string> };
-  for (const name of await functionNames()) {
-    const own = JSON.parse(await Deno.readTextFile(`${FUNCTIONS}/${name}/deno.json`)) as {
-      imports: Record<string, string>;
-    };
-    for (const [bare, target] of Object.entries(own.imports)) {
-      assert.equal(target, root.imports[bare], `${name}: ${bare}`);
-    }
+Deno.test("the gateway runs a function with its own configuration only, under the platform's Deno", async () => {
+  // Inside the repository, where Deno would find the root deno.json (and its imports) if the
+  // gateway let it look for a configuration.
+  await using project = await writeFunctions({
+    "no-map/index.ts":
+      'import { z } from "zod";\nDeno.serve(() => new Response(z.string().parse("ok")));\n',
+    "short-map/index.ts":
+      'import { z } from "zod";\nDeno.serve(() => new Response(z.string().parse("ok")));\n',
+    "short-map/deno.json": JSON.stringify({ imports: { postgres: "npm:postgres@3.4.9" } }),
+    "full-map/index.ts": [
+      'import { z } from "zod";',
+      "Deno.serve(() => Response.json({",
+      '  answer: z.string().parse("ok"),',
+      "  deno: Deno.version.deno,",
+      "  toBase64: typeof (Uint8Array.prototype as { toBase64?: unknown }).toBase64,",
+      "}));",
+    ].join("\n"),
+    "full-map/deno.json": JSON.stringify({ imports: { zod: "npm:zod@4.6.7" } }),
+  }, { parent: `${PROJECT_ROOT}/.local/tmp` });
+  await using stack = await startTestStack({ functionsDir: project.functionsDir });
+  const base = `${stack.info.supabaseUrl}/functions/v1`;
+
+  for (const name of ["no-map", "short-map"]) {
+    const res = await fetch(`${base}/${name}`);
+    assert.equal(res.status, 503, `${name} must not boot`);
+    assert.deepEqual(await res.json(), {
+      code: "BOOT_ERROR",
+      message: "Worker failed to boot (please check logs)",
+    });
   }
+  const ok = await fetch(`${base}/full-map`);
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), {
+    answer: "ok",
+    deno: EDGE_DENO_VERSION,
+    // Newer Deno has Uint8Array.prototype.toBase64; the platform's does not, nor does the stack.
+    toBase64: "undefined",
+  });
 });

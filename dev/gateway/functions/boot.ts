@@ -1,52 +1,93 @@
 /**
- * The first module of every function worker: `deno run … boot.ts <entry>`. Gives the function
- * what Supabase's Edge Runtime gives it and plain Deno 2.1.4 (the runtime's Deno) lacks, then
- * imports the function's unmodified `index.ts`:
- * - the `EdgeRuntime` global: `waitUntil(promise)` keeps background work going after the answer
- *   and reports its failures in the function's log instead of crashing the worker;
- * - `Deno.serve` listening where the gateway says (`DENO_SERVE_ADDRESS=tcp:<host>:<port>`, which
- *   Deno only honours itself from 2.2 on), whatever options the function passes.
- * It imports nothing, so the function's own deno.json is the only import map in play.
+ * The first module of every Edge Function worker (run by the Edge Runtime's Deno, 2.1.4, with the
+ * function's own deno.json): it provides what Supabase's runtime gives a function, then imports
+ * the function's unmodified entry point. It imports nothing, so it needs no entry in any
+ * function's import map.
+ *
+ * - `EdgeRuntime.waitUntil(promise)`: background work after the answer; failures are logged, not
+ *   fatal. The gateway is told how many such promises are pending (it retires and terminates
+ *   workers the way the platform does, and may drop a retired worker only once they settled).
+ * - `Deno.serve`: like the runtime, which hands requests to the function's handler whatever
+ *   address it asked for, the function's server listens where the gateway says.
+ *
+ * The gateway passes the entry's path as the argument and `{port}` as JSON in VQ_EDGE_BOOT (both
+ * hidden from the function: no arguments, no such variable, as on the platform) and reads this
+ * worker's reports from stdout lines starting with CONTROL_PREFIX.
  */
+
+/** Lines on stdout that start with this are reports to the gateway, not function output. */
+const CONTROL_PREFIX = "\u001evq-edge ";
+
+type Handler = (req: Request, info: unknown) => Response | Promise<Response>;
+type ServeOptions = Record<string, unknown> & { handler?: Handler };
+
+const boot = JSON.parse(Deno.env.get("VQ_EDGE_BOOT") ?? "null") as { port: number } | null;
+const entry = Deno.args[0];
+if (!boot || !entry) {
+  throw new Error("boot.ts is started by the gateway: VQ_EDGE_BOOT and an entry");
+}
+Deno.env.delete("VQ_EDGE_BOOT");
+Object.defineProperty(Deno, "args", { value: Object.freeze([]), enumerable: true });
+
+const encoder = new TextEncoder();
+function report(event: Record<string, unknown>): void {
+  const bytes = encoder.encode(`${CONTROL_PREFIX}${JSON.stringify(event)}\n`);
+  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+}
 
 const pending = new Set<Promise<unknown>>();
 
-Object.defineProperty(globalThis, "EdgeRuntime", {
-  value: {
-    waitUntil<T>(promise: Promise<T>): Promise<T> {
-      const tracked = Promise.resolve(promise).catch((e: unknown) => {
-        console.error("EdgeRuntime.waitUntil task failed:", e);
-      }).finally(() => pending.delete(tracked));
-      pending.add(tracked);
-      return promise;
-    },
+const edgeRuntime = {
+  waitUntil<T>(promise: Promise<T>): Promise<T> {
+    const tracked: Promise<unknown> = Promise.resolve(promise).catch((e: unknown) => {
+      console.error("EdgeRuntime.waitUntil task failed:", e);
+    }).finally(() => {
+      pending.delete(tracked);
+      report({ event: "pending", count: pending.size });
+    });
+    pending.add(tracked);
+    report({ event: "pending", count: pending.size });
+    return promise;
   },
+};
+
+Object.defineProperty(globalThis, "EdgeRuntime", {
+  value: edgeRuntime,
   writable: false,
   configurable: false,
 });
 
-const address = /^tcp:(.+):(\d+)$/.exec(Deno.env.get("DENO_SERVE_ADDRESS") ?? "");
-if (address) {
-  const [, hostname, port] = address;
-  const serve = Deno.serve.bind(Deno) as (options: unknown, handler?: unknown) => Deno.HttpServer;
-  const listenAt = { hostname, port: Number(port), onListen() {} };
-  Object.defineProperty(Deno, "serve", {
-    value: (first: unknown, second?: unknown) =>
-      typeof first === "function"
-        ? serve(listenAt, first)
-        : serve({ ...(first as Record<string, unknown>), ...listenAt }, second),
-    writable: true,
-    configurable: true,
-  });
+const realServe = Deno.serve.bind(Deno) as (options: ServeOptions, handler?: Handler) => unknown;
+let serving = false;
+
+function serve(first: Handler | ServeOptions, second?: Handler | ServeOptions): unknown {
+  let options: ServeOptions;
+  let handler: Handler | undefined;
+  if (typeof first === "function") {
+    handler = first;
+    options = (second as ServeOptions | undefined) ?? {};
+  } else {
+    options = first ?? {};
+    handler = typeof second === "function" ? second : options.handler;
+  }
+  if (serving) throw new Error("Deno.serve was called twice: one server per function");
+  serving = true;
+  const { handler: _ignored, ...rest } = options;
+  return realServe({
+    ...rest,
+    hostname: "127.0.0.1",
+    port: boot!.port,
+    onListen: () => report({ event: "ready" }),
+  }, handler);
 }
 
-// On SIGTERM (stack stop) let background tasks finish briefly before exiting, as Supabase lets
-// a worker drain its waitUntil work before shutdown.
+Object.defineProperty(Deno, "serve", { value: serve, writable: true, configurable: true });
+
+// On SIGTERM (the stack stopping) let background work finish briefly before exiting. Limits are
+// enforced with SIGKILL instead, which cuts everything at once as the platform does.
 Deno.addSignalListener("SIGTERM", () => {
   const grace = new Promise((resolve) => setTimeout(resolve, 2000));
   Promise.race([Promise.allSettled([...pending]), grace]).finally(() => Deno.exit(0));
 });
 
-const entry = Deno.args[0];
-if (!entry) throw new Error("boot.ts needs the function's entry module as its argument");
-await import(new URL(entry, `file://${Deno.cwd()}/`).href);
+await import(new URL(`file://${entry}`).href);

@@ -1,67 +1,64 @@
 /**
- * The Deno that Supabase's hosted Edge Runtime embeds (2.1.4, `deno/Cargo.toml` of
- * supabase/edge-runtime), which runs every function in the local stack so that an API newer than
- * the platform's fails here first. It comes from npm's per-platform package (the binary is inside
- * the package; no install script, no download of its own), installed once into a cache folder.
+ * The Deno that runs Edge Functions in the local stack: the version hosted Supabase's Edge Runtime
+ * embeds (supabase/edge-runtime's `deno/Cargo.toml`), not the newer Deno that runs the tooling,
+ * so a function using an API the platform lacks fails here first. The binary comes from npm's
+ * `deno` package through npx (which installs it on first use, on any machine where `npx` works)
+ * and is located by asking that Deno for its own `Deno.execPath()`.
  */
 import { runChecked } from "../../process.ts";
 
-/** The runtime's Deno version. */
+/** The Deno version of hosted Supabase's Edge Runtime. */
 export const EDGE_DENO_VERSION = "2.1.4";
 
-function platformPackage(): string {
-  const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
-  if (Deno.build.os === "linux") return `@deno/linux-${arch}-glibc`;
-  if (Deno.build.os === "darwin") return `@deno/darwin-${arch}`;
-  if (Deno.build.os === "windows") return `@deno/win32-${arch}`;
-  throw new Error(`no Deno ${EDGE_DENO_VERSION} package for ${Deno.build.os}`);
-}
+/** The npx package spec of that Deno. */
+export const EDGE_DENO_PACKAGE = `deno@${EDGE_DENO_VERSION}`;
 
-function cacheDir(): string {
-  const home = Deno.env.get("XDG_CACHE_HOME") ??
-    `${Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? "/tmp"}/.cache`;
-  return `${home}/vidqueue/edge-deno-${EDGE_DENO_VERSION}`;
-}
-
-let resolving: Promise<string> | null = null;
-
-/** Path of the runtime's Deno binary, installed from npm on first use. */
-export function edgeDeno(): Promise<string> {
-  resolving ??= (async () => {
-    const dir = cacheDir();
-    const pkg = platformPackage();
-    const bin = `${dir}/node_modules/${pkg}/deno${Deno.build.os === "windows" ? ".exe" : ""}`;
-    try {
-      await Deno.stat(bin);
-      return bin;
-    } catch {
-      // Not installed yet.
-    }
-    await Deno.mkdir(dir, { recursive: true });
-    await runChecked("npm", [
-      "install",
-      "--no-save",
-      "--no-package-lock",
-      "--no-audit",
-      "--no-fund",
-      "--prefix",
-      dir,
-      `${pkg}@${EDGE_DENO_VERSION}`,
-    ]);
-    await Deno.stat(bin);
-    return bin;
-  })().catch((e) => {
-    resolving = null;
-    throw e;
-  });
-  return resolving;
+/** Where the Edge Runtime's Deno lives on this machine. */
+export interface EdgeDeno {
+  path: string;
+  version: string;
 }
 
 /**
- * Environment the runtime's Deno needs beside the function's own: it trusts the machine's CA
- * store as well as its bundled roots (Deno 2.1.4 reads only the bundled ones by default, so behind
- * a TLS-inspecting proxy it could not fetch the functions' npm packages at boot).
+ * Asks npx for the pinned Deno (installing it into npx's cache when missing) and returns the path
+ * of the real binary, so workers run it directly (no node wrapper between us and the process
+ * whose CPU time and exit we observe).
  */
-export function edgeDenoEnv(): Record<string, string> {
-  return { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system" };
+export async function locateEdgeDeno(): Promise<EdgeDeno> {
+  const { stdout } = await runChecked("npx", [
+    "-y",
+    EDGE_DENO_PACKAGE,
+    "eval",
+    "--no-config",
+    "console.log(JSON.stringify({ path: Deno.execPath(), version: Deno.version.deno }))",
+  ], { cwd: "/" });
+  const line = stdout.trim().split("\n").pop() ?? "";
+  const found = JSON.parse(line) as EdgeDeno;
+  if (found.version !== EDGE_DENO_VERSION) {
+    throw new Error(`npx ${EDGE_DENO_PACKAGE} runs Deno ${found.version}`);
+  }
+  return found;
+}
+
+let located: Promise<EdgeDeno> | null = null;
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `locateEdgeDeno()` once per process (every stack a test file starts shares the answer), looked
+ * up again when the look-up failed or npx's cache lost the binary since.
+ */
+export async function edgeDeno(): Promise<EdgeDeno> {
+  if (located) {
+    const known = await located.catch(() => null);
+    if (known && exists(known.path)) return known;
+  }
+  located = locateEdgeDeno();
+  return await located;
 }

@@ -1,4 +1,7 @@
-/** How a request body that failed its zod schema is explained to the client, in one line. */
+/**
+ * Turns a failed zod parse into the one-line message our `invalid_input` errors carry. Shared by
+ * every function that validates a body, since functions never import each other.
+ */
 import type { z } from "zod";
 
 /** The first problem of a failed parse, naming the field. */
