@@ -203,8 +203,12 @@ export function createBucketRoutes(deps: BucketRoutesDeps) {
     });
     if (found.length > 0) {
       // Storage queues an admin job for this; the stack runs it before answering.
-      const deleted = await sql<{ name: string }[]>`delete from storage.objects
-        where bucket_id = ${id} and created_at < ${before} returning name`;
+      // As Storage's admin job does: its delete is allowed past the SQL delete guard.
+      const deleted = await sql.begin(async (tx) => {
+        await tx`select set_config('storage.allow_delete_query', 'true', true)`;
+        return await tx<{ name: string }[]>`delete from storage.objects
+          where bucket_id = ${id} and created_at < ${before} returning name`;
+      });
       for (const row of deleted) await files.remove(id, row.name);
     }
     return json({ message: "Empty bucket has been queued. Completion may take up to an hour." });
