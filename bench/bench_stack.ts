@@ -54,7 +54,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     await Deno.remove(localDir, { recursive: true }).catch(() => {});
     throw e;
   }
-  const control = createFalSimControl(stack.stack.fal!.controlUrl);
+  const control = createFalSimControl(stack.stack.fal!);
   return {
     stack,
     control,

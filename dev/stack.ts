@@ -56,6 +56,8 @@ export interface StackInfo {
   /** The non-superuser `postgres` role's URL, as SUPABASE_DB_URL. */
   dbUrl: string;
   falUrl: string | null;
+  /** What the embedded fal simulator's control API wants as `Authorization: Bearer …`. */
+  falControlToken: string | null;
   /** Where the web app is served (the gateway, at `/`). */
   webUrl: string;
   ports: StackPorts;
@@ -115,6 +117,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       webDir: opts.webDir ?? `${projectDir}/web/dist`,
       storageDir: `${localDir}/storage`,
       env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
+      // A tunnel (PUBLIC_URL) forwards fal's webhooks with its own host name.
+      extraHosts: env.PUBLIC_URL ? [new URL(env.PUBLIC_URL).hostname] : [],
       log,
     });
     log(`gateway: ${supabaseUrl}`);
@@ -132,6 +136,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         secretKey: keys.secretKey,
         dbUrl,
         falUrl: fal.simulator?.url ?? opts.falUrl ?? null,
+        falControlToken: fal.simulator?.controlToken ?? null,
         webUrl: `${supabaseUrl}/`,
         ports,
       };

@@ -5,6 +5,7 @@
  * project's domain; every service gets the keys and the database it needs from here.
  */
 import postgres from "postgres";
+import { hostAllowed, misdirected } from "../loopback_host.ts";
 import { createAuthHandler } from "./auth/handler.ts";
 import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
@@ -32,6 +33,11 @@ export interface GatewayOptions {
   storageDir: string;
   /** Extra env/secrets for functions. */
   env: Record<string, string>;
+  /**
+   * Host names answered besides the loopback ones (a tunnel's); any other `Host` gets 421, so a
+   * page on another site cannot reach the stack by rebinding its name to 127.0.0.1.
+   */
+  extraHosts?: string[];
   log: (line: string) => void;
 }
 
@@ -100,7 +106,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   let ready = false;
 
+  const extraHosts = opts.extraHosts ?? [];
   const route = async (req: Request): Promise<Response> => {
+    if (!hostAllowed(req, extraHosts)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/health") {
