@@ -24,6 +24,7 @@ function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] =
     upload: () => Promise.resolve(),
     sign: (_b, paths) => Promise.resolve(paths.map((p) => `http://storage/signed/${p}?token=t`)),
     remove: (_b, paths) => (removed.push(...paths), Promise.resolve()),
+    copy: () => Promise.reject(new Error("unused")),
   };
   const fal: FalGateway = {
     submit: () => Promise.reject(new Error("unused")),
