@@ -47,6 +47,8 @@ export interface Gateway {
   realtime: Realtime;
   /** Marks the stack ready: `/health` answers 200 from then on. */
   setReady(ready: boolean): void;
+  /** Requests served so far per API (`auth`, `storage`, `functions`, `realtime`): for tests. */
+  requestCount(api: "auth" | "storage" | "functions" | "realtime"): number;
   close(): Promise<void>;
 }
 
@@ -107,10 +109,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let ready = false;
 
   const extraHosts = opts.extraHosts ?? [];
+  const counts = new Map<string, number>();
   const route = async (req: Request): Promise<Response> => {
     if (!hostAllowed(req, extraHosts)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
+    const counted = /^\/(auth|storage|functions|realtime)\/v1(?:\/|$)/.exec(path)?.[1];
+    if (counted) counts.set(counted, (counts.get(counted) ?? 0) + 1);
     if (path === "/health") {
       return ready ? json({ status: "ok" }) : json({ status: "starting" }, 503);
     }
@@ -150,6 +155,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     functions,
     realtime,
     setReady: (r) => (ready = r),
+    requestCount: (api) => counts.get(api) ?? 0,
     async close() {
       ready = false;
       const t0 = performance.now();
