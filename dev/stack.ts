@@ -6,6 +6,7 @@
  */
 import postgres from "postgres";
 import { applyAppSettings } from "./app_settings.ts";
+import { applyAuthSettings } from "./auth_settings.ts";
 import { settingsFromEnv } from "./fal_sim/config.ts";
 import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
 import { type Gateway, startGateway } from "./gateway/server.ts";
@@ -99,6 +100,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await dbPush(dbUrl, { workdir: projectDir });
     const env = { ...Deno.env.toObject(), ...opts.env };
     await withSql(dbUrl, (sql) => applyAppSettings(sql, env));
+    await withSql(dbUrl, (sql) => applyAuthSettings(sql, projectDir));
     const fal = await startFalProvider(env, ports.falSimulator, localDir, log);
     const reconcileSecret = env.RECONCILE_SECRET || secrets.reconcileSecret;
     const keys = await loadKeys(localDir);
