@@ -1,11 +1,13 @@
 /**
  * Installs what the tests need when it is missing: Debian packages (PostgreSQL 15 with pgTAP,
  * plpgsql_check and pg_cron, pg_prove, ffmpeg, Chromium) when we are root, and the pinned
- * Supabase CLI into npx's cache. Prints what it does; does nothing when all is there.
+ * Supabase CLI into npx's cache and the Edge Runtime's Deno (the functions' runtime) from npm.
+ * Prints what it does; does nothing when all is there.
  */
 import { PG_BIN } from "./postgres.ts";
 import { run, runChecked } from "./process.ts";
 import { SUPABASE_CLI } from "./supabase_cli.ts";
+import { edgeDeno } from "./gateway/functions/edge_deno.ts";
 
 interface Need {
   /** A file whose presence shows the package is installed. */
@@ -53,6 +55,7 @@ export async function installDeps(log: (line: string) => void = console.log): Pr
     await run("pg_dropcluster", ["--stop", "15", "main"]);
   }
   await runChecked("npx", ["-y", SUPABASE_CLI, "--version"]);
+  log(`edge runtime deno: ${await edgeDeno()}`);
 }
 
 if (import.meta.main) await installDeps();

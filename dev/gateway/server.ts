@@ -1,8 +1,9 @@
 /**
  * The stack's API gateway on one port (`STACK_PORT`), standing in for Supabase's Kong:
  * `/auth/v1`, `/functions/v1/<name>`, `/storage/v1`, `/realtime/v1/websocket` and
- * `/realtime/v1/api/broadcast`, `/health`, and the web app at `/`. It knows nothing about the
- * project's domain; every service gets the keys and the database it needs from here.
+ * `/realtime/v1/api/broadcast`, `/health`, and the web app at `/`; other API paths (`/rest/v1`,
+ * `/graphql/v1`, unknown routes) answer JSON errors. It knows nothing about the project's domain;
+ * every service gets the keys and the database it needs from here.
  */
 import postgres from "postgres";
 import { hostAllowed, misdirected } from "../loopback_host.ts";
@@ -11,6 +12,7 @@ import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
 import { isPreflight, json, preflight, withCors } from "./http.ts";
 import type { StackKeys } from "./keys.ts";
+import { dataApiNotServed, isApiPath, isDataApiPath, noRoute } from "./not_served.ts";
 import type { ProjectConfig } from "./project_config.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { createStatic } from "./static.ts";
@@ -73,6 +75,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     storageDir: opts.storageDir,
     fileSizeLimit: opts.config.storage.fileSizeLimit,
+    imageTransformation: opts.config.storage.imageTransformation,
     log: opts.log,
   });
   const functions = createFunctions({
@@ -135,10 +138,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       else if (api[1] === "storage") res = await storage(req, sub, url);
       else if (sub === "/api/broadcast" || sub.startsWith("/api/broadcast/")) {
         res = await realtime.handleBroadcast(req);
-      } else res = json({ message: "no Route matched with those values" }, 404);
+      } else res = noRoute();
       return withCors(res);
     }
-    return (await web(req, url)) ?? json({ message: "no Route matched with those values" }, 404);
+    // Platform paths the stack does not serve answer JSON errors, never the web app's page.
+    if (isApiPath(path)) {
+      if (isPreflight(req)) return preflight(req);
+      return withCors(isDataApiPath(path) ? dataApiNotServed(req, url) : noRoute());
+    }
+    return (await web(req, url)) ?? noRoute();
   };
 
   const server = Deno.serve({

@@ -9,6 +9,7 @@ import { bearerToken, json } from "../http.ts";
 import { decodeJwt } from "../jwt.ts";
 import type { StackKeys } from "../keys.ts";
 import { readEnvFile } from "./env_file.ts";
+import { edgeDenoEnv } from "./edge_deno.ts";
 import { createWorker, type FunctionWorker, type WorkerStats } from "./worker.ts";
 
 export interface FunctionsDeps {
@@ -68,6 +69,7 @@ export function createFunctions(deps: FunctionsDeps): FunctionsService {
         log: deps.log,
         env: async () => ({
           ...inheritedEnv(),
+          ...edgeDenoEnv(),
           NO_COLOR: "1",
           ...(await readEnvFile(`${deps.functionsDir}/.env`)),
           ...deps.env,

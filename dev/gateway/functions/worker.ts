@@ -1,12 +1,17 @@
 /**
- * One Edge Function's worker: its unmodified `index.ts` in its own `deno run` process, listening
- * where `DENO_SERVE_ADDRESS` says. Started on demand (or warmed at boot), restarted after it
+ * One Edge Function's worker: its unmodified `index.ts` in its own process, run as
+ * `supabase functions deploy` packages it — under the Edge Runtime's Deno (2.1.4, edge_deno.ts),
+ * with the function's own `deno.json` as its only configuration and import map (no discovery of
+ * the repository's root deno.json), started through boot.ts — listening where
+ * `DENO_SERVE_ADDRESS` says. Started on demand (or warmed at boot), restarted after it
  * dies, stopped with the stack. Requests and answers stream through unchanged; a worker that dies
  * mid-request answers 500 `WORKER_ERROR`, one that cannot boot 503 `BOOT_ERROR`, one that sends
  * no answer within the idle timeout 504 — never a hang.
  */
 import { freePort } from "../../ports.ts";
 import { json } from "../http.ts";
+import { edgeDeno } from "./edge_deno.ts";
+import { configFlags } from "./import_map.ts";
 
 export interface WorkerOptions {
   name: string;
@@ -39,7 +44,7 @@ export interface FunctionWorker {
 
 class BootError extends Error {}
 
-const PRELOAD = decodeURIComponent(new URL("./preload.ts", import.meta.url).pathname);
+const BOOT = decodeURIComponent(new URL("./boot.ts", import.meta.url).pathname);
 
 async function pipeLines(
   stream: ReadableStream<Uint8Array>,
@@ -105,9 +110,21 @@ export function createWorker(opts: WorkerOptions): FunctionWorker {
     const env = await opts.env();
     env.DENO_SERVE_ADDRESS = `tcp:127.0.0.1:${chosen}`;
     const began = performance.now();
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", "--preload", PRELOAD, opts.entry],
-      cwd: opts.entry.replace(/\/[^/]+$/, ""),
+    const dir = opts.entry.replace(/\/[^/]+$/, "");
+    const config = await configFlags(dir.replace(/\/[^/]+$/, ""), opts.name);
+    const proc = new Deno.Command(await edgeDeno(), {
+      // `--no-lock`: the deployed function has no lockfile either (the platform resolves the
+      // pinned versions of its deno.json); a lock written next to it would be a stray file.
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--no-lock",
+        ...config,
+        BOOT,
+        opts.entry,
+      ],
+      cwd: dir,
       env,
       clearEnv: true,
       stdin: "null",

@@ -19,7 +19,7 @@ import { VIDEOS_BUCKET } from "../_shared/finalize.ts";
 import { ActionRequest, decodeCursor, encodeCursor } from "./schema.ts";
 import type { Pipelines } from "../_shared/pipelines.ts";
 import { priorityOf } from "../_shared/priority.ts";
-import { describeIssue } from "../generate-video/schema.ts";
+import { describeIssue } from "../_shared/zod_issue.ts";
 
 export interface VideoJobsDeps {
   authenticate: Authenticate;
