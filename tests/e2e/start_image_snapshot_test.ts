@@ -84,6 +84,8 @@ e2eTest("a user at their limit is refused with 429 before any Storage request", 
   try {
     await grant(s, user, 100);
     const path = await upload(user, "start.png", ORIGINAL);
+    // Real images, so that only the limit can refuse the batch.
+    for (const i of [0, 2, 4]) await upload(user, `other-${i}.png`, ORIGINAL);
     for (let i = 0; i < 3; i++) {
       const res = await call(s, "generate-video", {
         token: user.token,
