@@ -5,7 +5,8 @@
  * URL that can never work, or a file that is not an allowed format (`media_type_not_allowed`),
  * fails the job and releases the credits; a transient failure leaves it
  * `finalizing` for the reconciler to retry. Audio (a story's narration) also gets its duration
- * recorded before completing, because the story's compose timeline is built from it.
+ * recorded before completing, because the story's compose timeline is built from it (WAV and
+ * MP3 only; an M4A narration falls back to the default scene length).
  */
 import type { Env } from "./env.ts";
 import { mediaUrlOf } from "./fal_result.ts";
@@ -47,8 +48,9 @@ export function createFinalize(deps: FinalizeDeps): (job: JobRow) => Promise<voi
       return;
     }
     let path: string;
+    let format: string;
     try {
-      ({ path } = await copyMedia(url, {
+      ({ path, type: { format } } = await copyMedia(url, {
         storage: deps.storage,
         bucket: VIDEOS_BUCKET,
         kind: job.kind,
@@ -63,12 +65,14 @@ export function createFinalize(deps: FinalizeDeps): (job: JobRow) => Promise<voi
       deps.log("media copy failed, will retry", { job_id: job.id, error: String(e) });
       throw e;
     }
-    if (job.kind === "audio") {
+    if (job.kind === "audio" && (format === "wav" || format === "mp3")) {
       // A Storage hiccup throws: the job stays finalizing and the whole step is retried. A format
       // we cannot read is logged; the story timeline then falls back to a default scene length.
       const info = await probeStoredAudio(deps.storage, VIDEOS_BUCKET, path, deps.fetch);
       if (info) await deps.jobs.recordMedia(job.id, { ...info });
       else deps.log("audio duration unknown", { job_id: job.id, path });
+    } else if (job.kind === "audio") {
+      deps.log("audio duration unknown", { job_id: job.id, path, format });
     }
     const done = await deps.jobs.completed(job.id, path);
     deps.log(done ? "job completed" : "completion was a no-op", { job_id: job.id, path });
