@@ -6,6 +6,7 @@
  */
 import postgres from "postgres";
 import { applyAppSettings } from "./app_settings.ts";
+import { applyAuthSettings } from "./auth_settings.ts";
 import { settingsFromEnv } from "./fal_sim/config.ts";
 import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
 import { limitsFromEnv } from "./gateway/functions/limits.ts";
@@ -57,6 +58,8 @@ export interface StackInfo {
   /** The non-superuser `postgres` role's URL, as SUPABASE_DB_URL. */
   dbUrl: string;
   falUrl: string | null;
+  /** What the embedded fal simulator's control API wants as `Authorization: Bearer …`. */
+  falControlToken: string | null;
   /** Where the web app is served (the gateway, at `/`). */
   webUrl: string;
   ports: StackPorts;
@@ -98,6 +101,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await dbPush(dbUrl, { workdir: projectDir });
     const env = { ...Deno.env.toObject(), ...opts.env };
     await withSql(dbUrl, (sql) => applyAppSettings(sql, env));
+    await withSql(dbUrl, (sql) => applyAuthSettings(sql, projectDir));
     const fal = await startFalProvider(env, ports.falSimulator, localDir, log);
     const reconcileSecret = env.RECONCILE_SECRET || secrets.reconcileSecret;
     const keys = await loadKeys(localDir);
@@ -117,6 +121,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       storageDir: `${localDir}/storage`,
       env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
       functionLimits: limitsFromEnv(env),
+      // A tunnel (PUBLIC_URL) forwards fal's webhooks with its own host name.
+      extraHosts: env.PUBLIC_URL ? [new URL(env.PUBLIC_URL).hostname] : [],
       log,
     });
     log(`gateway: ${supabaseUrl}`);
@@ -134,6 +140,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         secretKey: keys.secretKey,
         dbUrl,
         falUrl: fal.simulator?.url ?? opts.falUrl ?? null,
+        falControlToken: fal.simulator?.controlToken ?? null,
         webUrl: `${supabaseUrl}/`,
         ports,
       };

@@ -20,6 +20,7 @@ if (import.meta.main) {
   });
   console.log(`fal simulator: FAL_QUEUE_BASE_URL=${sim.url} FAL_JWKS_URL=${sim.jwksUrl}`);
   console.log(`control API: ${sim.controlUrl}   media host: ${sim.mediaHost}`);
+  console.log(`control token (Authorization: Bearer …): ${sim.controlToken}`);
   Deno.addSignalListener("SIGINT", async () => {
     await sim.stop();
     Deno.exit(0);

@@ -3,11 +3,14 @@
  * One loopback HTTP server speaks fal's queue API (reached by @fal-ai/client through a
  * `requestMiddleware` that rewrites `https://queue.fal.run` to `url`), serves the generated media
  * under `/media/…` and the webhook JWKS under `/.well-known/jwks.json`, sends Ed25519-signed
- * webhooks with fal's retry policy, and exposes the control API under `/_sim`.
+ * webhooks with fal's retry policy, and exposes the control API under `/_sim`. It answers only
+ * loopback host names (DNS rebinding) and its control API only callers with the stack's control
+ * token, so a web page the developer visits cannot drive it.
  */
 import { applyPatch, defaultSettings, resolveEndpoint, type SettingsPatch } from "./config.ts";
 import type { EndpointKind, SimSettings } from "./config.ts";
-import { handleControl } from "./control_api.ts";
+import { hostAllowed, misdirected } from "../loopback_host.ts";
+import { controlAuthorized, handleControl } from "./control_api.ts";
 import { createEngine } from "./engine.ts";
 import { createMediaLibrary } from "./media.ts";
 import { fileResponse } from "./media_http.ts";
@@ -27,6 +30,8 @@ export interface FalSimulatorOptions {
   timeScale?: number;
   /** Initial settings (e.g. from `settingsFromEnv`); `reset` returns to these. */
   settings?: SettingsPatch;
+  /** The bearer token the control API requires (default: a fresh random one). */
+  controlToken?: string;
 }
 
 export interface FalSimulator {
@@ -36,6 +41,8 @@ export interface FalSimulator {
   jwksUrl: string;
   /** Base of the control API (see control.ts). */
   controlUrl: string;
+  /** What the control API wants as `Authorization: Bearer <token>`. */
+  controlToken: string;
   /** `127.0.0.1:<port>`, the host of every media URL in results (for `FAL_MEDIA_HOSTS`). */
   mediaHost: string;
   stop(): Promise<void>;
@@ -56,6 +63,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   const resolve = (endpointId: string, kind: EndpointKind) =>
     resolveEndpoint(settings, endpointId, kind);
 
+  const controlToken = opts.controlToken ?? randomToken();
   const submitFaults: SubmitFault[] = [];
   const submits: SubmitRecord[] = [];
   const streams = new Set<() => void>();
@@ -94,6 +102,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   };
 
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    if (!hostAllowed(req)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/.well-known/jwks.json" && req.method === "GET") {
@@ -103,6 +112,11 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
       const host = (info.remoteAddr as Deno.NetAddr).hostname;
       if (host !== "127.0.0.1" && host !== "::1") {
         return json({ error: { code: "forbidden", message: "loopback only" } }, 403);
+      }
+      if (!controlAuthorized(req, controlToken)) {
+        return json({
+          error: { code: "forbidden", message: "the control API needs the stack's control token" },
+        }, 403);
       }
       return await handleControl(
         {
@@ -122,7 +136,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
         url,
       );
     }
-    if (path.startsWith("/media/")) return await serveMedia(req, path);
+    if (path.startsWith("/media/")) return await serveMedia(req, url);
     const queue = handleQueueApi(
       {
         engine,
@@ -143,12 +157,25 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     return json({ detail: "Not Found" }, 404);
   };
 
-  async function serveMedia(req: Request, path: string): Promise<Response> {
+  async function serveMedia(req: Request, url: URL): Promise<Response> {
+    const path = url.pathname;
     if (req.method !== "GET" && req.method !== "HEAD") return json({ detail: "Not Found" }, 404);
     const file = /^\/media\/files\/[^/]+\/([^/]+)$/.exec(path);
     if (file) {
       const found = await media.find(file[1]!);
       if (found) return await fileResponse(req, found.path, found.contentType);
+    }
+    // The servedMedia knob: the generated file or an HTML page, announced as the knob says.
+    const forged = /^\/media\/forged\/[^/]+\/([^/]+)\/[^/]+$/.exec(path);
+    if (forged) {
+      const found = await media.find(decodeURIComponent(forged[1]!));
+      const type = url.searchParams.get("type");
+      if (found && url.searchParams.get("body") === "html") {
+        return new Response(FORGED_HTML, {
+          headers: { "content-type": type ?? "text/html; charset=utf-8" },
+        });
+      }
+      if (found) return await fileResponse(req, found.path, type ?? found.contentType);
     }
     const composed = /^\/media\/composed\/([0-9a-f-]{36})\.(mp4|png)$/.exec(path);
     if (composed) {
@@ -177,6 +204,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     url: baseUrl,
     jwksUrl: `${baseUrl}/.well-known/jwks.json`,
     controlUrl: `${baseUrl}/_sim`,
+    controlToken,
     mediaHost: `127.0.0.1:${port}`,
     stop() {
       stopped ??= (async () => {
@@ -189,4 +217,12 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
       return stopped;
     },
   };
+}
+
+const FORGED_HTML = "<!doctype html><title>not a video</title>" +
+  "<script>document.title = document.cookie</script>\n";
+
+function randomToken(): string {
+  const raw = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("");
 }

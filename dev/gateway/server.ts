@@ -6,6 +6,7 @@
  * every service gets the keys and the database it needs from here.
  */
 import postgres from "postgres";
+import { hostAllowed, misdirected } from "../loopback_host.ts";
 import { createAuthHandler } from "./auth/handler.ts";
 import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
@@ -37,6 +38,11 @@ export interface GatewayOptions {
   env: Record<string, string>;
   /** The Edge Functions' runtime limits (default: the platform's). */
   functionLimits?: EdgeLimits;
+  /**
+   * Host names answered besides the loopback ones (a tunnel's); any other `Host` gets 421, so a
+   * page on another site cannot reach the stack by rebinding its name to 127.0.0.1.
+   */
+  extraHosts?: string[];
   log: (line: string) => void;
 }
 
@@ -46,6 +52,8 @@ export interface Gateway {
   realtime: Realtime;
   /** Marks the stack ready: `/health` answers 200 from then on. */
   setReady(ready: boolean): void;
+  /** Requests served so far per API (`auth`, `storage`, `functions`, `realtime`): for tests. */
+  requestCount(api: "auth" | "storage" | "functions" | "realtime"): number;
   close(): Promise<void>;
 }
 
@@ -107,9 +115,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   let ready = false;
 
+  const extraHosts = opts.extraHosts ?? [];
+  const counts = new Map<string, number>();
   const route = async (req: Request): Promise<Response> => {
+    if (!hostAllowed(req, extraHosts)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
+    const counted = /^\/(auth|storage|functions|realtime)\/v1(?:\/|$)/.exec(path)?.[1];
+    if (counted) counts.set(counted, (counts.get(counted) ?? 0) + 1);
     if (path === "/health") {
       return ready ? json({ status: "ok" }) : json({ status: "starting" }, 503);
     }
@@ -154,6 +167,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     functions,
     realtime,
     setReady: (r) => (ready = r),
+    requestCount: (api) => counts.get(api) ?? 0,
     async close() {
       ready = false;
       const t0 = performance.now();

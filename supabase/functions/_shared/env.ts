@@ -18,8 +18,10 @@ const EnvSchema = z.object({
   FAL_QUEUE_BASE_URL: z.url().optional(),
   FAL_JWKS_URL: z.url().default("https://rest.fal.ai/.well-known/jwks.json"),
   FAL_MEDIA_HOSTS: z.string().default(".fal.media,fal.media"),
+  /** fal's limit for a new account is 2 requests at once. */
   FAL_MAX_CONCURRENCY: intVar(2, 1),
-  USER_MAX_ACTIVE: intVar(2, 1),
+  /** Below the global limit, so one user (or one script) never holds every slot. */
+  USER_MAX_ACTIVE: intVar(1, 1),
   USER_MAX_QUEUED: intVar(20, 1),
   USER_SUBMITS_PER_MIN: intVar(30, 1),
   /** Base of the backoff before an automatic retry (5 s, doubling); tests compress it. */

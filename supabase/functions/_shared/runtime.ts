@@ -10,7 +10,7 @@ import { loadEnv } from "./env.ts";
 import { createFalGateway } from "./fal.ts";
 import { createInputResolver } from "./input_refs.ts";
 import { createJobs } from "./jobs.ts";
-import { createJwksSource, createJwtVerifier } from "./jwt.ts";
+import { authIssuer, createJwksSource, createJwtVerifier, USER_AUDIENCE } from "./jwt.ts";
 import { createLogger } from "./log.ts";
 import { createStorageApi } from "./media_copy.ts";
 import { createModelCatalog } from "./models.ts";
@@ -38,6 +38,8 @@ export function createRuntime(fn: string) {
       url: `${env.SUPABASE_URL.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`,
     }),
     legacySecret: env.LEGACY_JWT_SECRET,
+    issuer: authIssuer(env.SUPABASE_URL),
+    audience: USER_AUDIENCE,
   });
   const resolveInput = createInputResolver({ storage, env });
   const dispatch = createDispatcher({ jobs, fal, models, env, log, resolveInput });
