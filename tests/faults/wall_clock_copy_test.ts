@@ -72,7 +72,7 @@ Deno.test({
           MEDIA_TIMEOUT_MS: "120000",
         },
       });
-      const control = createFalSimControl(s.stack.fal!.controlUrl);
+      const control = createFalSimControl(s.stack.fal!);
       // fal finishes at once but its own webhook never arrives: this test sends one instead.
       await control.defaults({ durationMs: 100 });
       await control.webhookFaults({ dropRate: 1 });
