@@ -11,6 +11,7 @@ import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
 import { type Gateway, startGateway } from "./gateway/server.ts";
 import { type ReconcileTimer, startReconcileTimer } from "./reconcile_timer.ts";
 import { loadKeys } from "./gateway/keys.ts";
+import { type LegacyKeysMode, parseLegacyKeysMode } from "./gateway/legacy_keys.ts";
 import { loadFunctionsConfig, loadProjectConfig } from "./gateway/project_config.ts";
 import { type Cluster, startCluster, usableDataDir } from "./postgres.ts";
 import { type StackPorts, stackPorts } from "./ports.ts";
@@ -53,6 +54,8 @@ export interface StackInfo {
   publishableKey: string;
   /** `sb_secret_…` key (acts as the service role). */
   secretKey: string;
+  /** `disabled` (LEGACY_KEYS=disabled): anonKey / serviceRoleKey are refused as API keys. */
+  legacyKeys: LegacyKeysMode;
   /** The non-superuser `postgres` role's URL, as SUPABASE_DB_URL. */
   dbUrl: string;
   falUrl: string | null;
@@ -96,6 +99,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     log("migrations: supabase db push --include-seed");
     await dbPush(dbUrl, { workdir: projectDir });
     const env = { ...Deno.env.toObject(), ...opts.env };
+    const legacyKeys = parseLegacyKeysMode(env.LEGACY_KEYS);
     await withSql(dbUrl, (sql) => applyAppSettings(sql, env));
     const fal = await startFalProvider(env, ports.falSimulator, localDir, log);
     const reconcileSecret = env.RECONCILE_SECRET || secrets.reconcileSecret;
@@ -115,6 +119,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       webDir: opts.webDir ?? `${projectDir}/web/dist`,
       storageDir: `${localDir}/storage`,
       env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
+      legacyKeys,
       log,
     });
     log(`gateway: ${supabaseUrl}`);
@@ -130,6 +135,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         serviceRoleKey: keys.serviceRoleKey,
         publishableKey: keys.publishableKey,
         secretKey: keys.secretKey,
+        legacyKeys,
         dbUrl,
         falUrl: fal.simulator?.url ?? opts.falUrl ?? null,
         webUrl: `${supabaseUrl}/`,

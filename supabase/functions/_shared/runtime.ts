@@ -1,6 +1,6 @@
 /**
  * The real dependencies of a function instance, built once from the environment: config, the
- * Postgres pool, the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
+ * Postgres pool (sized for hosted, see db.ts), the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
  * index.ts files only pass these to their handler factory.
  */
 import { createAuthenticate } from "./auth.ts";
@@ -27,7 +27,11 @@ export function waitUntil(p: Promise<unknown>): void {
 export function createRuntime(fn: string) {
   const env = loadEnv();
   const log = createLogger(fn);
-  const sql = createSql(env.SUPABASE_DB_URL);
+  const sql = createSql({
+    url: env.dbUrl,
+    pooled: env.dbPooled,
+    applicationName: `vidqueue-${fn}`,
+  });
   const jobs = createJobs(sql);
   const models = createModelCatalog(sql);
   const fal = createFalGateway({ falKey: env.FAL_KEY, queueBaseUrl: env.FAL_QUEUE_BASE_URL });
