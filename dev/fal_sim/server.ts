@@ -27,6 +27,14 @@ export interface FalSimulatorOptions {
   timeScale?: number;
   /** Initial settings (e.g. from `settingsFromEnv`); `reset` returns to these. */
   settings?: SettingsPatch;
+  /** Address to listen on (default 127.0.0.1; `deno task sim` for Docker may widen it). */
+  hostname?: string;
+  /**
+   * Base of every URL the simulator hands out (queue URLs, media), when callers reach it under
+   * another name than `http://127.0.0.1:<port>` (e.g. `http://host.docker.internal:54323` from
+   * the `supabase functions serve` container). Default: `http://127.0.0.1:<port>`.
+   */
+  publicUrl?: string;
 }
 
 export interface FalSimulator {
@@ -36,7 +44,7 @@ export interface FalSimulator {
   jwksUrl: string;
   /** Base of the control API (see control.ts). */
   controlUrl: string;
-  /** `127.0.0.1:<port>`, the host of every media URL in results (for `FAL_MEDIA_HOSTS`). */
+  /** `127.0.0.1:<port>` (or publicUrl's host): the host of every media URL in results. */
   mediaHost: string;
   stop(): Promise<void>;
 }
@@ -160,7 +168,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   }
 
   const server = Deno.serve({
-    hostname: "127.0.0.1",
+    hostname: opts.hostname ?? "127.0.0.1",
     port: opts.port,
     onListen: () => {},
     onError: (e) => {
@@ -169,15 +177,15 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     },
   }, handler);
   const port = server.addr.port;
-  baseUrl = `http://127.0.0.1:${port}`;
-  log(`listening on ${baseUrl}`);
+  baseUrl = opts.publicUrl?.replace(/\/$/, "") ?? `http://127.0.0.1:${port}`;
+  log(`listening on ${opts.hostname ?? "127.0.0.1"}:${port} as ${baseUrl}`);
 
   let stopped: Promise<void> | undefined;
   return {
     url: baseUrl,
     jwksUrl: `${baseUrl}/.well-known/jwks.json`,
     controlUrl: `${baseUrl}/_sim`,
-    mediaHost: `127.0.0.1:${port}`,
+    mediaHost: new URL(baseUrl).host,
     stop() {
       stopped ??= (async () => {
         stopping.abort();

@@ -14,6 +14,7 @@ import { createJwksSource, createJwtVerifier } from "./jwt.ts";
 import { createLogger } from "./log.ts";
 import { createStorageApi } from "./media_copy.ts";
 import { createModelCatalog } from "./models.ts";
+import { withPublicSignedUrls } from "./public_url.ts";
 
 type EdgeRuntimeLike = { waitUntil(p: Promise<unknown>): void };
 
@@ -53,6 +54,8 @@ export function createRuntime(fn: string) {
     models,
     fal,
     storage,
+    /** Storage whose signed URLs are handed to clients (on PUBLIC_URL when set). */
+    clientStorage: withPublicSignedUrls(storage, env),
     authenticate: createAuthenticate(verifyJwt),
     dispatch,
     waitUntil,

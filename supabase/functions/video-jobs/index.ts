@@ -5,5 +5,10 @@ import { createVideoJobsHandler } from "./handler.ts";
 
 const rt = createRuntime("video-jobs");
 Deno.serve(
-  createVideoJobsHandler({ ...rt, pipelines: createPipelines(rt.sql), limits: rt.env }),
+  createVideoJobsHandler({
+    ...rt,
+    storage: rt.clientStorage,
+    pipelines: createPipelines(rt.sql),
+    limits: rt.env,
+  }),
 );
