@@ -32,6 +32,14 @@ export interface FalSimulatorOptions {
   settings?: SettingsPatch;
   /** The bearer token the control API requires (default: a fresh random one). */
   controlToken?: string;
+  /** Address to listen on (default 127.0.0.1; `deno task sim` for Docker may widen it). */
+  hostname?: string;
+  /**
+   * Base of every URL the simulator hands out (queue URLs, media), when callers reach it under
+   * another name than `http://127.0.0.1:<port>` (e.g. `http://host.docker.internal:54323` from
+   * the `supabase functions serve` container). Default: `http://127.0.0.1:<port>`.
+   */
+  publicUrl?: string;
 }
 
 export interface FalSimulator {
@@ -43,7 +51,7 @@ export interface FalSimulator {
   controlUrl: string;
   /** What the control API wants as `Authorization: Bearer <token>`. */
   controlToken: string;
-  /** `127.0.0.1:<port>`, the host of every media URL in results (for `FAL_MEDIA_HOSTS`). */
+  /** `127.0.0.1:<port>` (or publicUrl's host): the host of every media URL in results. */
   mediaHost: string;
   stop(): Promise<void>;
 }
@@ -64,6 +72,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     resolveEndpoint(settings, endpointId, kind);
 
   const controlToken = opts.controlToken ?? randomToken();
+  const publicHost = opts.publicUrl ? [new URL(opts.publicUrl).hostname] : [];
   const submitFaults: SubmitFault[] = [];
   const submits: SubmitRecord[] = [];
   const streams = new Set<() => void>();
@@ -102,7 +111,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   };
 
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
-    if (!hostAllowed(req)) return misdirected(req);
+    // Loopback names, plus the name callers were told to use (FAL_SIM_PUBLIC_URL, for a container).
+    if (!hostAllowed(req, publicHost)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/.well-known/jwks.json" && req.method === "GET") {
@@ -187,7 +197,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   }
 
   const server = Deno.serve({
-    hostname: "127.0.0.1",
+    hostname: opts.hostname ?? "127.0.0.1",
     port: opts.port,
     onListen: () => {},
     onError: (e) => {
@@ -196,8 +206,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     },
   }, handler);
   const port = server.addr.port;
-  baseUrl = `http://127.0.0.1:${port}`;
-  log(`listening on ${baseUrl}`);
+  baseUrl = opts.publicUrl?.replace(/\/$/, "") ?? `http://127.0.0.1:${port}`;
+  log(`listening on ${opts.hostname ?? "127.0.0.1"}:${port} as ${baseUrl}`);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -205,7 +215,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     jwksUrl: `${baseUrl}/.well-known/jwks.json`,
     controlUrl: `${baseUrl}/_sim`,
     controlToken,
-    mediaHost: `127.0.0.1:${port}`,
+    mediaHost: new URL(baseUrl).host,
     stop() {
       stopped ??= (async () => {
         stopping.abort();

@@ -14,6 +14,7 @@ import type { EdgeLimits } from "./functions/limits.ts";
 import { isPreflight, json, preflight, withCors } from "./http.ts";
 import type { StackKeys } from "./keys.ts";
 import { dataApiNotServed, isApiPath, isDataApiPath, noRoute } from "./not_served.ts";
+import { createLegacyKeyGate, type LegacyKeysMode } from "./legacy_keys.ts";
 import type { ProjectConfig } from "./project_config.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { createStatic } from "./static.ts";
@@ -43,6 +44,8 @@ export interface GatewayOptions {
    * page on another site cannot reach the stack by rebinding its name to 127.0.0.1.
    */
   extraHosts?: string[];
+  /** `disabled`: refuse the legacy anon / service_role keys as API keys, as the platform can. */
+  legacyKeys?: LegacyKeysMode;
   log: (line: string) => void;
 }
 
@@ -98,9 +101,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       SUPABASE_JWKS: JSON.stringify(keys.jwks),
     },
   });
+  const legacyKeys = opts.legacyKeys ?? "enabled";
+  const legacyGate = createLegacyKeyGate({
+    mode: legacyKeys,
+    legacyKeys: [keys.anonKey, keys.serviceRoleKey],
+    disabledAt: new Date(),
+  });
   const web = createStatic({
     webDir: opts.webDir,
-    config: { supabaseUrl: opts.supabaseUrl, anonKey: keys.anonKey },
+    config: {
+      supabaseUrl: opts.supabaseUrl,
+      anonKey: legacyKeys === "disabled" ? keys.publishableKey : keys.anonKey,
+    },
   });
   let realtime: Realtime;
   try {
@@ -126,6 +138,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (path === "/health") {
       return ready ? json({ status: "ok" }) : json({ status: "starting" }, 503);
     }
+    const service = path.startsWith("/functions/v1/")
+      ? "functions"
+      : /^\/(auth|storage|realtime)\/v1(\/|$)/.exec(path)?.[1] as "auth" | "storage" | "realtime";
+    const refused = service && !isPreflight(req) ? legacyGate(req, url, service) : null;
+    if (refused) return withCors(refused);
     if (path.startsWith("/functions/v1/")) {
       const rest = path.slice("/functions/v1/".length);
       const slash = rest.indexOf("/");

@@ -1,6 +1,6 @@
 /**
  * The real dependencies of a function instance, built once from the environment: config, the
- * Postgres pool, the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
+ * Postgres pool (sized for hosted, see db.ts), the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
  * index.ts files only pass these to their handler factory.
  */
 import { createAuthenticate } from "./auth.ts";
@@ -14,6 +14,7 @@ import { authIssuer, createJwksSource, createJwtVerifier, USER_AUDIENCE } from "
 import { createLogger } from "./log.ts";
 import { createStorageApi } from "./media_copy.ts";
 import { createModelCatalog } from "./models.ts";
+import { withPublicSignedUrls } from "./public_url.ts";
 
 type EdgeRuntimeLike = { waitUntil(p: Promise<unknown>): void };
 
@@ -27,7 +28,11 @@ export function waitUntil(p: Promise<unknown>): void {
 export function createRuntime(fn: string) {
   const env = loadEnv();
   const log = createLogger(fn);
-  const sql = createSql(env.SUPABASE_DB_URL);
+  const sql = createSql({
+    url: env.dbUrl,
+    pooled: env.dbPooled,
+    applicationName: `vidqueue-${fn}`,
+  });
   const jobs = createJobs(sql);
   const models = createModelCatalog(sql);
   const fal = createFalGateway({ falKey: env.FAL_KEY, queueBaseUrl: env.FAL_QUEUE_BASE_URL });
@@ -51,6 +56,8 @@ export function createRuntime(fn: string) {
     models,
     fal,
     storage,
+    /** Storage whose signed URLs are handed to clients (on PUBLIC_URL when set). */
+    clientStorage: withPublicSignedUrls(storage, env),
     authenticate: createAuthenticate(verifyJwt),
     dispatch,
     waitUntil,

@@ -8,6 +8,7 @@ const rt = createRuntime("video-jobs");
 Deno.serve(
   createVideoJobsHandler({
     ...rt,
+    storage: rt.clientStorage,
     pipelines: createPipelines(rt.sql),
     media: createJobMedia(rt.sql),
     limits: rt.env,
