@@ -29,7 +29,7 @@ Deno.test("deno task sim serves fal's queue with URLs under FAL_SIM_PUBLIC_URL",
   try {
     // Wait for its announcement (the media are generated first; bounded by the test runner).
     let out = "";
-    while (!out.includes("FAL_MEDIA_HOSTS=")) {
+    while (!/control token[^\n]*: \S+\n/.test(out)) {
       const { value, done } = await lines.read();
       if (done) assert.fail(`deno task sim exited early:\n${out}`);
       out += value;
@@ -50,7 +50,11 @@ Deno.test("deno task sim serves fal's queue with URLs under FAL_SIM_PUBLIC_URL",
       `${publicUrl}/fal-ai/minimax/requests/${queued.request_id}/status`,
     );
 
-    await createFalSimControl(`${local}/_sim`).waitFor(queued.request_id, { until: "completed" });
+    const controlToken = /control token[^\n]*: (\S+)\n/.exec(out)![1]!;
+    await createFalSimControl({ controlUrl: `${local}/_sim`, controlToken }).waitFor(
+      queued.request_id,
+      { until: "completed" },
+    );
     const result = await fetch(`${local}/fal-ai/minimax/requests/${queued.request_id}`);
     assert.equal(result.status, 200);
     const video = (await result.json()).video as { url: string };
