@@ -18,6 +18,8 @@ declare
   v_rows int;
 begin
   perform set_config('request.jwt.claims', p_claims::text, true);
+  -- As the Storage API does: its deletes pass Storage's guard, and RLS decides.
+  perform set_config('storage.allow_delete_query', 'true', true);
   execute format('set local role %I', p_claims ->> 'role');
   execute p_sql;
   get diagnostics v_rows = row_count;
