@@ -127,10 +127,13 @@ export async function measureDispatch(
     opts.log(`dispatch: queue drained in ${round(drainedIn, 1)} s`);
   } catch {
     // Out of time: cancel what still waits (released, not lost), let the rest finish.
+    // One call that locks every job before it releases any credits (the one lock order):
+    // cancelling row by row in one statement deadlocked with the webhooks still completing.
     const canceled = await sql`
-      select vidqueue.job_cancel(j.id, j.user_id) from public.jobs j
-      where j.status = 'queued' and j.dispatching_at is null
-        and j.input ->> 'prompt' like ${`${tag} %`}`;
+      select c.id from vidqueue.jobs_cancel(array(
+        select j.id from public.jobs j
+        where j.status = 'queued' and j.dispatching_at is null
+          and j.input ->> 'prompt' like ${`${tag} %`})) c`;
     canceledAtBudget = canceled.length;
     opts.log(`dispatch: budget of ${opts.budgetSeconds} s used; canceled ${canceledAtBudget}`);
     await b.drained(120_000);

@@ -1,8 +1,10 @@
 /**
  * Installs what the tests need when it is missing: Debian packages (PostgreSQL 15 with pgTAP,
- * plpgsql_check and pg_cron, pg_prove, ffmpeg, Chromium) when we are root, and the pinned
- * Supabase CLI into npx's cache. Prints what it does; does nothing when all is there.
+ * plpgsql_check and pg_cron, pg_prove, ffmpeg, Chromium) when we are root, and into npx's cache
+ * the pinned Supabase CLI and the Deno that hosted Edge Functions run on (the functions' workers
+ * use that one). Prints what it does; does nothing when all is there.
  */
+import { EDGE_DENO_VERSION, locateEdgeDeno } from "./gateway/functions/edge_deno.ts";
 import { PG_BIN } from "./postgres.ts";
 import { run, runChecked } from "./process.ts";
 import { SUPABASE_CLI } from "./supabase_cli.ts";
@@ -36,7 +38,7 @@ function present(path: string): boolean {
   }
 }
 
-/** Installs missing Debian packages (root only) and warms the Supabase CLI. */
+/** Installs missing Debian packages (root only) and warms the Supabase CLI and Edge Deno. */
 export async function installDeps(log: (line: string) => void = console.log): Promise<void> {
   const missing = [...new Set(NEEDS.filter((n) => !present(n.file)).map((n) => n.apt))];
   if (missing.length) {
@@ -53,6 +55,8 @@ export async function installDeps(log: (line: string) => void = console.log): Pr
     await run("pg_dropcluster", ["--stop", "15", "main"]);
   }
   await runChecked("npx", ["-y", SUPABASE_CLI, "--version"]);
+  const edge = await locateEdgeDeno();
+  log(`edge functions run on Deno ${EDGE_DENO_VERSION}: ${edge.path}`);
 }
 
 if (import.meta.main) await installDeps();

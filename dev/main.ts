@@ -26,8 +26,12 @@ const stack = await startStack({
   log: (line) => console.log(`[stack] ${line}`),
 });
 console.log(`[stack] ready: ${stack.info.supabaseUrl}`);
-console.log(`[stack]   anon key:         ${stack.info.anonKey}`);
-console.log(`[stack]   service role key: ${stack.info.serviceRoleKey}`);
+if (stack.info.legacyKeys === "enabled") {
+  console.log(`[stack]   anon key:         ${stack.info.anonKey}`);
+  console.log(`[stack]   service role key: ${stack.info.serviceRoleKey}`);
+} else console.log("[stack]   legacy anon / service_role keys: disabled (LEGACY_KEYS)");
+console.log(`[stack]   publishable key:  ${stack.info.publishableKey}`);
+console.log(`[stack]   secret key:       ${stack.info.secretKey}`);
 console.log(`[stack]   database:         ${stack.info.dbUrl}`);
 console.log(`[stack]   web app:          ${stack.info.webUrl}`);
 console.log(`[stack]   (all of it in .local/stack.json)`);

@@ -1,7 +1,9 @@
 /**
  * A PostgreSQL 15 cluster owned by the dev stack: initialised on first start under a data
  * directory, started with `pg_ctl`, stopped cleanly. When run as root the server runs as the
- * `postgres` OS user, because initdb and postgres refuse to run as root.
+ * `postgres` OS user, because initdb and postgres refuse to run as root; that user must then
+ * reach the data directory, which a checkout in root's home (mode 700) does not allow, so such
+ * stacks keep their cluster under SERVER_DATA_ROOT instead (see usableDataDir).
  */
 import { run, runChecked } from "./process.ts";
 
@@ -27,12 +29,28 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Where a stack run as root keeps clusters whose preferred place the `postgres` OS user cannot
+ * reach: one directory per stack, named by a hash of the preferred path (so each checkout keeps
+ * its own data across restarts). Owned by `postgres`, mode 0700.
+ */
+export const SERVER_DATA_ROOT = "/var/lib/vidqueue";
+
 const isRoot = () => Deno.uid() === 0;
 
 /** Runs a server binary, as the `postgres` OS user when we are root. */
 function pgCommand(binary: string, args: string[]): [string, string[]] {
   const path = `${PG_BIN}/${binary}`;
   return isRoot() ? ["runuser", ["-u", "postgres", "--", path, ...args]] : [path, args];
+}
+
+/**
+ * The server binaries run from the data directory's parent: the server user can always enter
+ * it, unlike our working directory (a checkout in root's home), which initdb and pg_ctl try to
+ * return to.
+ */
+function pgOptions(dataDir: string): { cwd: string } {
+  return { cwd: dataDir.replace(/\/[^/]+\/?$/, "") || "/" };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -80,7 +98,7 @@ async function initCluster(opts: ClusterOptions): Promise<void> {
       "--encoding=UTF8",
       "--locale=C.UTF-8",
     ]);
-    await runChecked(cmd, args);
+    await runChecked(cmd, args, pgOptions(opts.dataDir));
   } finally {
     await Deno.remove(pwFile);
   }
@@ -104,7 +122,7 @@ async function initCluster(opts: ClusterOptions): Promise<void> {
 
 async function isRunning(dataDir: string): Promise<boolean> {
   const [cmd, args] = pgCommand("pg_ctl", ["status", "-D", dataDir]);
-  return (await run(cmd, args)).code === 0;
+  return (await run(cmd, args, pgOptions(dataDir))).code === 0;
 }
 
 /** Initialises the cluster when its directory is new, then starts it (or adopts a running one). */
@@ -123,7 +141,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     "-o",
     `-p ${opts.port}`,
   ]);
-  await runChecked(cmd, args);
+  await runChecked(cmd, args, pgOptions(opts.dataDir));
   let stopped: Promise<void> | undefined;
   return {
     port: opts.port,
@@ -138,21 +156,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
 async function stopServer(dataDir: string): Promise<void> {
   const [cmd, args] = pgCommand("pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDir]);
-  await run(cmd, args);
+  await run(cmd, args, pgOptions(dataDir));
 }
 
 /**
  * Returns a data directory the server user can use: `preferred` when the `postgres` OS user can
- * reach it, otherwise a directory under /var/lib/vidqueue keyed by the preferred path.
+ * reach it, otherwise `SERVER_DATA_ROOT/<hash of preferred>`, with SERVER_DATA_ROOT created (or
+ * repaired) as postgres-owned, mode 0700, so the server can enter it and nobody else can.
  */
 export async function usableDataDir(preferred: string): Promise<string> {
   if (!isRoot()) return preferred;
   const parent = preferred.replace(/\/[^/]+$/, "");
   await Deno.mkdir(parent, { recursive: true });
-  const probe = await run("runuser", ["-u", "postgres", "--", "test", "-x", parent]);
+  const probe = await run("runuser", ["-u", "postgres", "--", "test", "-x", parent], {
+    cwd: "/",
+  });
   if (probe.code === 0) return preferred;
+  await Deno.mkdir(SERVER_DATA_ROOT, { recursive: true, mode: 0o700 });
+  await runChecked("chown", ["postgres:postgres", SERVER_DATA_ROOT]);
+  await Deno.chmod(SERVER_DATA_ROOT, 0o700);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(preferred));
   const key = Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
     .join("");
-  return `/var/lib/vidqueue/${key}`;
+  return `${SERVER_DATA_ROOT}/${key}`;
 }

@@ -6,11 +6,14 @@
  */
 import postgres from "postgres";
 import { applyAppSettings } from "./app_settings.ts";
+import { applyAuthSettings } from "./auth_settings.ts";
 import { settingsFromEnv } from "./fal_sim/config.ts";
 import { type FalSimulator, startFalSimulator } from "./fal_sim/server.ts";
+import { limitsFromEnv } from "./gateway/functions/limits.ts";
 import { type Gateway, startGateway } from "./gateway/server.ts";
 import { type ReconcileTimer, startReconcileTimer } from "./reconcile_timer.ts";
 import { loadKeys } from "./gateway/keys.ts";
+import { type LegacyKeysMode, parseLegacyKeysMode } from "./gateway/legacy_keys.ts";
 import { loadFunctionsConfig, loadProjectConfig } from "./gateway/project_config.ts";
 import { type Cluster, startCluster, usableDataDir } from "./postgres.ts";
 import { type StackPorts, stackPorts } from "./ports.ts";
@@ -53,9 +56,13 @@ export interface StackInfo {
   publishableKey: string;
   /** `sb_secret_…` key (acts as the service role). */
   secretKey: string;
+  /** `disabled` (LEGACY_KEYS=disabled): anonKey / serviceRoleKey are refused as API keys. */
+  legacyKeys: LegacyKeysMode;
   /** The non-superuser `postgres` role's URL, as SUPABASE_DB_URL. */
   dbUrl: string;
   falUrl: string | null;
+  /** What the embedded fal simulator's control API wants as `Authorization: Bearer …`. */
+  falControlToken: string | null;
   /** Where the web app is served (the gateway, at `/`). */
   webUrl: string;
   ports: StackPorts;
@@ -96,7 +103,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     log("migrations: supabase db push --include-seed");
     await dbPush(dbUrl, { workdir: projectDir });
     const env = { ...Deno.env.toObject(), ...opts.env };
+    const legacyKeys = parseLegacyKeysMode(env.LEGACY_KEYS);
     await withSql(dbUrl, (sql) => applyAppSettings(sql, env));
+    await withSql(dbUrl, (sql) => applyAuthSettings(sql, projectDir));
     const fal = await startFalProvider(env, ports.falSimulator, localDir, log);
     const reconcileSecret = env.RECONCILE_SECRET || secrets.reconcileSecret;
     const keys = await loadKeys(localDir);
@@ -115,6 +124,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       webDir: opts.webDir ?? `${projectDir}/web/dist`,
       storageDir: `${localDir}/storage`,
       env: { ...opts.env, RECONCILE_SECRET: reconcileSecret, ...fal.env },
+      functionLimits: limitsFromEnv(env),
+      // A tunnel (PUBLIC_URL) forwards fal's webhooks with its own host name.
+      extraHosts: env.PUBLIC_URL ? [new URL(env.PUBLIC_URL).hostname] : [],
+      legacyKeys,
       log,
     });
     log(`gateway: ${supabaseUrl}`);
@@ -130,8 +143,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         serviceRoleKey: keys.serviceRoleKey,
         publishableKey: keys.publishableKey,
         secretKey: keys.secretKey,
+        legacyKeys,
         dbUrl,
         falUrl: fal.simulator?.url ?? opts.falUrl ?? null,
+        falControlToken: fal.simulator?.controlToken ?? null,
         webUrl: `${supabaseUrl}/`,
         ports,
       };

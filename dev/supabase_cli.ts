@@ -10,6 +10,11 @@ export const SUPABASE_CLI = "supabase@3.1.0";
 /** Project root: the folder holding `supabase/`. */
 export const PROJECT_ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
+/** Runs the pinned CLI with `args` in `workdir` (`--workdir` added); throws on a non-zero exit. */
+export function supabaseCli(args: string[], workdir: string = PROJECT_ROOT): Promise<RunResult> {
+  return cli(args, workdir);
+}
+
 function cli(args: string[], workdir: string): Promise<RunResult> {
   return runChecked("npx", ["-y", SUPABASE_CLI, ...args, "--workdir", workdir], {
     cwd: workdir,

@@ -35,7 +35,8 @@ Deno.test("a migration pushed by the Supabase CLI is applied and recorded", asyn
     "20990101000000_sample.sql": `
       create table public.sample (id bigint generated always as identity primary key, note text);
       alter table public.sample enable row level security;
-      create policy "read own" on public.sample for select to authenticated using (true);`,
+      create policy "read own" on public.sample for select to authenticated using (true);
+      grant select on public.sample to authenticated;`,
   });
   try {
     await dbPush(db.url, { workdir: dir, seed: false });

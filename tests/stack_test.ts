@@ -84,3 +84,70 @@ Deno.test("stopping a stack stops its Postgres server", async () => {
     await Deno.remove(localDir, { recursive: true });
   }
 });
+
+/** Copies the checkout's files (tracked and new, not ignored ones) into `dest`. */
+async function copyCheckout(dest: string): Promise<void> {
+  const root = new URL("../", import.meta.url).pathname;
+  const listed = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    cwd: root,
+    stdout: "piped",
+  }).output();
+  assert.equal(listed.code, 0, "git ls-files");
+  for (const path of new TextDecoder().decode(listed.stdout).split("\0").filter(Boolean)) {
+    const target = `${dest}/${path}`;
+    await Deno.mkdir(target.replace(/\/[^/]+$/, ""), { recursive: true });
+    try {
+      await Deno.copyFile(`${root}${path}`, target);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e; // deleted but not yet committed
+    }
+  }
+}
+
+Deno.test("a stack starts from a checkout inside a 0700 directory, as in root's home", async () => {
+  // A newcomer's `git clone` into /root (mode 700): the stack must not need the server's OS
+  // user to reach the checkout. Run from a copy of this checkout, with its default .local/.
+  const home = await Deno.makeTempDir({ prefix: "vq-home-" });
+  await Deno.chmod(home, 0o700);
+  const checkout = `${home}/vidqueue`;
+  let dataDir: string | undefined;
+  try {
+    await copyCheckout(checkout);
+    const script = `${home}/start.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { startStack } from "${checkout}/dev/stack.ts";
+const stack = await startStack({ stackPort: ${freeStackPort()} });
+try {
+  const res = await fetch(stack.info.supabaseUrl + "/functions/v1/video-jobs?models", {
+    headers: { apikey: stack.info.publishableKey },
+  });
+  const models = await res.json();
+  console.log(JSON.stringify({ dataDir: stack.cluster.dataDir, status: res.status, models }));
+} finally {
+  await stack.stop();
+}
+`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", `${checkout}/deno.json`, script],
+      cwd: checkout,
+      env: { RECONCILE_INTERVAL_S: "0" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    const out = await child;
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, `${stdout}\n${new TextDecoder().decode(out.stderr)}`);
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    dataDir = result.dataDir;
+    assert.equal(result.status, 200, JSON.stringify(result.models));
+    assert.ok(Array.isArray(result.models.models) && result.models.models.length > 0);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    if (dataDir && !dataDir.startsWith(home)) await Deno.remove(dataDir, { recursive: true });
+  }
+});

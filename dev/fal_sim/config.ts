@@ -29,8 +29,22 @@ export interface EndpointSettings {
   failureType?: FailureType;
   /** Results point at media URLs that answer 404. */
   missingMedia?: boolean;
+  /**
+   * Results point at media URLs that serve something else than the generated file, to prove
+   * what is stored is decided by the bytes: `body: "html"` serves a small HTML page instead of
+   * the file, `contentType` is the type announced (in the result and the response), `extension`
+   * the one the URL ends with. `null` turns it off.
+   */
+  servedMedia?: ServedMedia | null;
   /** A cancel of a running request is acknowledged but the request completes normally anyway. */
   completeDespiteCancel?: boolean;
+}
+
+/** What the `servedMedia` knob serves at a result's media URL. */
+export interface ServedMedia {
+  body?: "file" | "html";
+  contentType?: string;
+  extension?: string;
 }
 
 /** Faults applied to webhook deliveries (all off by default). */
@@ -80,7 +94,10 @@ export interface SettingsPatch {
 }
 
 /** The resolved behaviour of one endpoint. */
-export type ResolvedEndpoint = Required<Omit<EndpointSettings, "kind">> & { kind: EndpointKind };
+export type ResolvedEndpoint = Required<Omit<EndpointSettings, "kind" | "servedMedia">> & {
+  kind: EndpointKind;
+  servedMedia: ServedMedia | null;
+};
 
 /** Dev-friendly run times per kind; tests set their own milliseconds. */
 export const KIND_DURATION_MS: Record<EndpointKind, number> = {
@@ -155,6 +172,7 @@ export function resolveEndpoint(
     errorRate: merged.errorRate ?? 0,
     failureType: merged.failureType ?? "runner_server_error",
     missingMedia: merged.missingMedia ?? false,
+    servedMedia: merged.servedMedia ?? null,
     completeDespiteCancel: merged.completeDespiteCancel ?? false,
   };
 }
@@ -210,10 +228,25 @@ function checkEndpoint(s: EndpointSettings): EndpointSettings {
     out.failureType = s.failureType;
   }
   if (s.missingMedia !== undefined) out.missingMedia = Boolean(s.missingMedia);
+  if (s.servedMedia !== undefined) out.servedMedia = checkServedMedia(s.servedMedia);
   if (s.completeDespiteCancel !== undefined) {
     out.completeDespiteCancel = Boolean(s.completeDespiteCancel);
   }
   return out;
+}
+
+function checkServedMedia(s: ServedMedia | null): ServedMedia | null {
+  if (s === null) return null;
+  if (s.body !== undefined && s.body !== "file" && s.body !== "html") {
+    throw new RangeError("servedMedia.body must be file or html");
+  }
+  if (s.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+$/.test(s.contentType)) {
+    throw new RangeError("servedMedia.contentType must be a media type");
+  }
+  if (s.extension !== undefined && !/^[a-z0-9]{1,8}$/i.test(s.extension)) {
+    throw new RangeError("servedMedia.extension must be 1-8 letters or digits");
+  }
+  return { body: s.body, contentType: s.contentType, extension: s.extension };
 }
 
 /** HTTP status, message and whether fal retries it, per failure type (fal's documented table). */

@@ -1,5 +1,7 @@
 /**
- * Typed client for the fal simulator's control API (`/_sim`, loopback only). Tests use it to set
+ * Typed client for the fal simulator's control API (`/_sim`, loopback only, with the stack's
+ * control token: `FalSimulator.controlToken`, or `falControlToken` in `.local/stack.json`). Tests
+ * use it to set
  * per-endpoint durations, error rates and outputs, inject submit 429/5xx bursts and webhook faults,
  * rotate the signing key, list what the simulator received and wait for a request to reach a
  * state — the way to synchronise with the simulator without sleeping.
@@ -63,12 +65,20 @@ export interface FalSimControl {
   reset(): Promise<void>;
 }
 
-/** A control client for the simulator whose control API is at `controlUrl`. */
-export function createFalSimControl(controlUrl: string): FalSimControl {
+/** Where a simulator's control API is and the token it wants (a `FalSimulator` is one). */
+export interface FalSimControlTarget {
+  controlUrl: string;
+  controlToken: string;
+}
+
+/** A control client for the simulator `target` (e.g. the stack's `fal`). */
+export function createFalSimControl(target: FalSimControlTarget): FalSimControl {
+  const { controlUrl } = target;
+  const auth = { authorization: `Bearer ${target.controlToken}` };
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${controlUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: body === undefined ? auth : { ...auth, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await res.json();
@@ -101,7 +111,7 @@ export function createFalSimControl(controlUrl: string): FalSimControl {
       if (opts.until) q.set("until", opts.until);
       if (opts.deliveries) q.set("deliveries", String(opts.deliveries));
       q.set("timeout_ms", String(opts.timeoutMs ?? 10_000));
-      const res = await fetch(`${controlUrl}/requests/${requestId}?${q}`);
+      const res = await fetch(`${controlUrl}/requests/${requestId}?${q}`, { headers: auth });
       const data = await res.json();
       if (res.status === 408) {
         throw new Error(

@@ -1,5 +1,7 @@
 /**
- * The simulator's control API under `/_sim` (loopback callers only): read and patch settings,
+ * The simulator's control API under `/_sim` (loopback callers with the stack's control token
+ * only: a cross-site POST from a web page cannot carry an `Authorization` header without a CORS
+ * preflight, which this API never grants): read and patch settings,
  * queue submit faults, list what was received, wait for a request to reach a state (so tests
  * wait for events instead of sleeping), flush held webhooks, rotate the signing key and reset.
  * `control.ts` is the typed client for it.
@@ -34,6 +36,16 @@ export type WaitCondition =
   | "webhook_settled";
 
 const MAX_WAIT_MS = 30_000;
+
+/** Whether `req` carries `Authorization: Bearer <token>` (compared in constant time). */
+export function controlAuthorized(req: Request, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+  const given = new TextEncoder().encode(m?.[1] ?? "");
+  const want = new TextEncoder().encode(token);
+  let diff = given.length ^ want.length;
+  for (let i = 0; i < want.length; i++) diff |= want[i]! ^ (given[i] ?? 0);
+  return token.length > 0 && diff === 0;
+}
 
 /** Handles `/_sim/…`. */
 export async function handleControl(deps: ControlDeps, req: Request, url: URL): Promise<Response> {

@@ -51,6 +51,7 @@ Deno.test("FAL_SIM_* variables become initial settings; bad values are refused",
     errorRate: 0.5,
     failureType: "runner_server_error",
     missingMedia: false,
+    servedMedia: null,
     completeDespiteCancel: false,
   });
   assert.deepEqual(s.webhooks, { ...s.webhooks, dropRate: 0.1, delayMs: 20, duplicates: 1 });

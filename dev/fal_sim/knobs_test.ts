@@ -447,6 +447,37 @@ Deno.test("knob missingMedia: the result's media URLs answer 404", async () => {
   });
 });
 
+Deno.test("knob servedMedia: the media URL serves an HTML page or the file under another type and extension", async () => {
+  await withSimulator({}, async ({ fal, control }) => {
+    await control.endpoint(VIDEO, {
+      durationMs: 5,
+      servedMedia: { body: "html", contentType: "video/mp4", extension: "mp4" },
+    });
+    const html = await fal.subscribe(VIDEO, { input: { prompt: "x" }, pollInterval: 10 });
+    const video = (html.data as { video: { url: string; content_type: string } }).video;
+    assert.match(new URL(video.url).pathname, /\.mp4$/);
+    assert.equal(video.content_type, "video/mp4");
+    const page = await fetch(video.url);
+    assert.equal(page.headers.get("content-type"), "video/mp4");
+    assert.match(await page.text(), /^<!doctype html>/);
+
+    await control.endpoint(VIDEO, {
+      servedMedia: { body: "file", contentType: "text/html", extension: "html" },
+    });
+    const real = await fal.subscribe(VIDEO, { input: { prompt: "x" }, pollInterval: 10 });
+    const url = (real.data as { video: { url: string } }).video.url;
+    assert.match(new URL(url).pathname, /\.html$/);
+    const file = await fetch(url);
+    assert.equal(file.headers.get("content-type"), "text/html");
+    const head = new Uint8Array(await file.arrayBuffer()).subarray(4, 8);
+    assert.equal(new TextDecoder().decode(head), "ftyp", "the real MP4 bytes");
+
+    await control.endpoint(VIDEO, { servedMedia: null });
+    const plain = await fal.subscribe(VIDEO, { input: { prompt: "x" }, pollInterval: 10 });
+    assert.match((plain.data as { video: { url: string } }).video.url, /\/media\/files\//);
+  });
+});
+
 Deno.test("knob completeDespiteCancel: a running request acknowledges the cancel but completes OK", async () => {
   await withSimulator({}, async ({ fal, control }) => {
     await control.endpoint(VIDEO, { durationMs: 200, completeDespiteCancel: true });

@@ -3,10 +3,11 @@
  * (length from the `duration` input, default 5 s), `{images:[{url,width,height,…}], seed, …}` for
  * image models, `{audio:{url,…}}` for speech (about 2.5 words a second), and `{video_url,
  * thumbnail_url}` for compose, which really renders its tracks. Media URLs point at the
- * simulator's `/media/…`; with the `missingMedia` knob they point at paths that answer 404.
+ * simulator's `/media/…`; with the `missingMedia` knob they point at paths that answer 404, with
+ * `servedMedia` at `/media/forged/…`, which serves what the knob says (see `forgedMediaUrl`).
  */
 import { ComposeInputError, type LocalTrack, renderCompose } from "./compose.ts";
-import type { EndpointKind, ResolvedEndpoint } from "./config.ts";
+import type { EndpointKind, ResolvedEndpoint, ServedMedia } from "./config.ts";
 import type { SimRequest } from "./engine.ts";
 import { DEFAULT_VIDEO_SECONDS, type MediaFile, type MediaLibrary } from "./media.ts";
 import type { Outcome } from "./records.ts";
@@ -27,13 +28,15 @@ export function createProducer(
   deps: ProducerDeps,
 ): (req: SimRequest, signal: AbortSignal) => Promise<Outcome> {
   return async (req, signal) => {
-    const missing = deps.resolve(req.endpointId, req.kind).missingMedia;
+    const { missingMedia: missing, servedMedia: served } = deps.resolve(req.endpointId, req.kind);
     const url = (file: { name: string }) =>
-      `${deps.baseUrl}/media/${missing ? "missing" : "files"}/${req.requestId}/${file.name}`;
+      served && !missing
+        ? forgedMediaUrl(deps.baseUrl, req.requestId, file.name, served)
+        : `${deps.baseUrl}/media/${missing ? "missing" : "files"}/${req.requestId}/${file.name}`;
     const input = (req.input ?? {}) as Record<string, unknown>;
     const fileInfo = (f: MediaFile) => ({
       url: url(f),
-      content_type: f.contentType,
+      content_type: served?.contentType ?? f.contentType,
       file_name: f.name,
       file_size: f.size,
     });
@@ -175,6 +178,27 @@ export function createProducer(
     }
     return undefined;
   }
+}
+
+/**
+ * The URL of a generated file served as the `servedMedia` knob says:
+ * `/media/forged/<request id>/<file>/<served name>?body=…&type=…` (served name: the file's name
+ * with the knob's extension).
+ */
+export function forgedMediaUrl(
+  baseUrl: string,
+  requestId: string,
+  fileName: string,
+  served: ServedMedia,
+): string {
+  const servedName = served.extension
+    ? `${fileName.replace(/\.[^.]*$/, "")}.${served.extension}`
+    : fileName;
+  const q = new URLSearchParams({ body: served.body ?? "file" });
+  if (served.contentType) q.set("type", served.contentType);
+  return `${baseUrl}/media/forged/${requestId}/${encodeURIComponent(fileName)}/${
+    encodeURIComponent(servedName)
+  }?${q}`;
 }
 
 function invalid(issue: ValidationIssue): Outcome {

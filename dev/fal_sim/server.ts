@@ -3,11 +3,14 @@
  * One loopback HTTP server speaks fal's queue API (reached by @fal-ai/client through a
  * `requestMiddleware` that rewrites `https://queue.fal.run` to `url`), serves the generated media
  * under `/media/…` and the webhook JWKS under `/.well-known/jwks.json`, sends Ed25519-signed
- * webhooks with fal's retry policy, and exposes the control API under `/_sim`.
+ * webhooks with fal's retry policy, and exposes the control API under `/_sim`. It answers only
+ * loopback host names (DNS rebinding) and its control API only callers with the stack's control
+ * token, so a web page the developer visits cannot drive it.
  */
 import { applyPatch, defaultSettings, resolveEndpoint, type SettingsPatch } from "./config.ts";
 import type { EndpointKind, SimSettings } from "./config.ts";
-import { handleControl } from "./control_api.ts";
+import { hostAllowed, misdirected } from "../loopback_host.ts";
+import { controlAuthorized, handleControl } from "./control_api.ts";
 import { createEngine } from "./engine.ts";
 import { createMediaLibrary } from "./media.ts";
 import { fileResponse } from "./media_http.ts";
@@ -27,6 +30,16 @@ export interface FalSimulatorOptions {
   timeScale?: number;
   /** Initial settings (e.g. from `settingsFromEnv`); `reset` returns to these. */
   settings?: SettingsPatch;
+  /** The bearer token the control API requires (default: a fresh random one). */
+  controlToken?: string;
+  /** Address to listen on (default 127.0.0.1; `deno task sim` for Docker may widen it). */
+  hostname?: string;
+  /**
+   * Base of every URL the simulator hands out (queue URLs, media), when callers reach it under
+   * another name than `http://127.0.0.1:<port>` (e.g. `http://host.docker.internal:54323` from
+   * the `supabase functions serve` container). Default: `http://127.0.0.1:<port>`.
+   */
+  publicUrl?: string;
 }
 
 export interface FalSimulator {
@@ -36,7 +49,9 @@ export interface FalSimulator {
   jwksUrl: string;
   /** Base of the control API (see control.ts). */
   controlUrl: string;
-  /** `127.0.0.1:<port>`, the host of every media URL in results (for `FAL_MEDIA_HOSTS`). */
+  /** What the control API wants as `Authorization: Bearer <token>`. */
+  controlToken: string;
+  /** `127.0.0.1:<port>` (or publicUrl's host): the host of every media URL in results. */
   mediaHost: string;
   stop(): Promise<void>;
 }
@@ -56,6 +71,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   const resolve = (endpointId: string, kind: EndpointKind) =>
     resolveEndpoint(settings, endpointId, kind);
 
+  const controlToken = opts.controlToken ?? randomToken();
+  const publicHost = opts.publicUrl ? [new URL(opts.publicUrl).hostname] : [];
   const submitFaults: SubmitFault[] = [];
   const submits: SubmitRecord[] = [];
   const submitHold = createSubmitHold();
@@ -98,6 +115,8 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   };
 
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    // Loopback names, plus the name callers were told to use (FAL_SIM_PUBLIC_URL, for a container).
+    if (!hostAllowed(req, publicHost)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/.well-known/jwks.json" && req.method === "GET") {
@@ -107,6 +126,11 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
       const host = (info.remoteAddr as Deno.NetAddr).hostname;
       if (host !== "127.0.0.1" && host !== "::1") {
         return json({ error: { code: "forbidden", message: "loopback only" } }, 403);
+      }
+      if (!controlAuthorized(req, controlToken)) {
+        return json({
+          error: { code: "forbidden", message: "the control API needs the stack's control token" },
+        }, 403);
       }
       return await handleControl(
         {
@@ -128,7 +152,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
         url,
       );
     }
-    if (path.startsWith("/media/")) return await serveMedia(req, path);
+    if (path.startsWith("/media/")) return await serveMedia(req, url);
     const queue = handleQueueApi(
       {
         engine,
@@ -151,12 +175,25 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     return json({ detail: "Not Found" }, 404);
   };
 
-  async function serveMedia(req: Request, path: string): Promise<Response> {
+  async function serveMedia(req: Request, url: URL): Promise<Response> {
+    const path = url.pathname;
     if (req.method !== "GET" && req.method !== "HEAD") return json({ detail: "Not Found" }, 404);
     const file = /^\/media\/files\/[^/]+\/([^/]+)$/.exec(path);
     if (file) {
       const found = await media.find(file[1]!);
       if (found) return await fileResponse(req, found.path, found.contentType);
+    }
+    // The servedMedia knob: the generated file or an HTML page, announced as the knob says.
+    const forged = /^\/media\/forged\/[^/]+\/([^/]+)\/[^/]+$/.exec(path);
+    if (forged) {
+      const found = await media.find(decodeURIComponent(forged[1]!));
+      const type = url.searchParams.get("type");
+      if (found && url.searchParams.get("body") === "html") {
+        return new Response(FORGED_HTML, {
+          headers: { "content-type": type ?? "text/html; charset=utf-8" },
+        });
+      }
+      if (found) return await fileResponse(req, found.path, type ?? found.contentType);
     }
     const composed = /^\/media\/composed\/([0-9a-f-]{36})\.(mp4|png)$/.exec(path);
     if (composed) {
@@ -168,7 +205,7 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
   }
 
   const server = Deno.serve({
-    hostname: "127.0.0.1",
+    hostname: opts.hostname ?? "127.0.0.1",
     port: opts.port,
     onListen: () => {},
     onError: (e) => {
@@ -177,15 +214,16 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
     },
   }, handler);
   const port = server.addr.port;
-  baseUrl = `http://127.0.0.1:${port}`;
-  log(`listening on ${baseUrl}`);
+  baseUrl = opts.publicUrl?.replace(/\/$/, "") ?? `http://127.0.0.1:${port}`;
+  log(`listening on ${opts.hostname ?? "127.0.0.1"}:${port} as ${baseUrl}`);
 
   let stopped: Promise<void> | undefined;
   return {
     url: baseUrl,
     jwksUrl: `${baseUrl}/.well-known/jwks.json`,
     controlUrl: `${baseUrl}/_sim`,
-    mediaHost: `127.0.0.1:${port}`,
+    controlToken,
+    mediaHost: new URL(baseUrl).host,
     stop() {
       stopped ??= (async () => {
         stopping.abort();
@@ -199,4 +237,12 @@ export async function startFalSimulator(opts: FalSimulatorOptions): Promise<FalS
       return stopped;
     },
   };
+}
+
+const FORGED_HTML = "<!doctype html><title>not a video</title>" +
+  "<script>document.title = document.cookie</script>\n";
+
+function randomToken(): string {
+  const raw = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("");
 }

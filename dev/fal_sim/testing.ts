@@ -43,7 +43,7 @@ export async function withSimulator(
     settings: opts.settings,
   });
   try {
-    await fn({ sim, control: createFalSimControl(sim.controlUrl), fal: falClientFor(sim.url) });
+    await fn({ sim, control: createFalSimControl(sim), fal: falClientFor(sim.url) });
   } finally {
     await sim.stop();
   }

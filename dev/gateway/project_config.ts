@@ -108,7 +108,11 @@ export interface ProjectConfig {
     refreshTokenRotation: boolean;
     refreshTokenReuseInterval: number;
   };
-  storage: { fileSizeLimit: number };
+  storage: {
+    fileSizeLimit: number;
+    /** `[storage.image_transformation] enabled` (off by default, as in the CLI's template). */
+    imageTransformation: boolean;
+  };
   /** `verify_jwt` of a function (default true, as on Supabase). */
   verifyJwt(functionName: string): boolean;
 }
@@ -145,6 +149,7 @@ export function projectConfigFrom(text: string): ProjectConfig {
         storage.file_size_limit as string | number | undefined,
         50 * 1024 * 1024,
       ),
+      imageTransformation: bool(tables.get("storage.image_transformation")?.enabled, false),
     },
     verifyJwt: (name) => bool(tables.get(`functions.${name}`)?.verify_jwt, true),
   };

@@ -1,15 +1,20 @@
 /**
  * The stack's API gateway on one port (`STACK_PORT`), standing in for Supabase's Kong:
  * `/auth/v1`, `/functions/v1/<name>`, `/storage/v1`, `/realtime/v1/websocket` and
- * `/realtime/v1/api/broadcast`, `/health`, and the web app at `/`. It knows nothing about the
- * project's domain; every service gets the keys and the database it needs from here.
+ * `/realtime/v1/api/broadcast`, `/health`, and the web app at `/`; other API paths (`/rest/v1`,
+ * `/graphql/v1`, unknown routes) answer JSON errors. It knows nothing about the project's domain;
+ * every service gets the keys and the database it needs from here.
  */
 import postgres from "postgres";
+import { hostAllowed, misdirected } from "../loopback_host.ts";
 import { createAuthHandler } from "./auth/handler.ts";
 import { createAuthStore } from "./auth/store.ts";
 import { createFunctions, type FunctionsService } from "./functions/handler.ts";
+import type { EdgeLimits } from "./functions/limits.ts";
 import { isPreflight, json, preflight, withCors } from "./http.ts";
 import type { StackKeys } from "./keys.ts";
+import { dataApiNotServed, isApiPath, isDataApiPath, noRoute } from "./not_served.ts";
+import { createLegacyKeyGate, type LegacyKeysMode } from "./legacy_keys.ts";
 import type { ProjectConfig } from "./project_config.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { createStatic } from "./static.ts";
@@ -32,6 +37,15 @@ export interface GatewayOptions {
   storageDir: string;
   /** Extra env/secrets for functions. */
   env: Record<string, string>;
+  /** The Edge Functions' runtime limits (default: the platform's). */
+  functionLimits?: EdgeLimits;
+  /**
+   * Host names answered besides the loopback ones (a tunnel's); any other `Host` gets 421, so a
+   * page on another site cannot reach the stack by rebinding its name to 127.0.0.1.
+   */
+  extraHosts?: string[];
+  /** `disabled`: refuse the legacy anon / service_role keys as API keys, as the platform can. */
+  legacyKeys?: LegacyKeysMode;
   log: (line: string) => void;
 }
 
@@ -41,6 +55,8 @@ export interface Gateway {
   realtime: Realtime;
   /** Marks the stack ready: `/health` answers 200 from then on. */
   setReady(ready: boolean): void;
+  /** Requests served so far per API (`auth`, `storage`, `functions`, `realtime`): for tests. */
+  requestCount(api: "auth" | "storage" | "functions" | "realtime"): number;
   close(): Promise<void>;
 }
 
@@ -65,6 +81,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     storageDir: opts.storageDir,
     fileSizeLimit: opts.config.storage.fileSizeLimit,
+    imageTransformation: opts.config.storage.imageTransformation,
     log: opts.log,
   });
   const functions = createFunctions({
@@ -72,6 +89,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys,
     verifyJwt: opts.verifyJwt,
     env: opts.env,
+    limits: opts.functionLimits,
     log: opts.log,
     platformEnv: {
       SUPABASE_URL: opts.supabaseUrl,
@@ -83,9 +101,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       SUPABASE_JWKS: JSON.stringify(keys.jwks),
     },
   });
+  const legacyKeys = opts.legacyKeys ?? "enabled";
+  const legacyGate = createLegacyKeyGate({
+    mode: legacyKeys,
+    legacyKeys: [keys.anonKey, keys.serviceRoleKey],
+    disabledAt: new Date(),
+  });
   const web = createStatic({
     webDir: opts.webDir,
-    config: { supabaseUrl: opts.supabaseUrl, anonKey: keys.anonKey },
+    config: {
+      supabaseUrl: opts.supabaseUrl,
+      anonKey: legacyKeys === "disabled" ? keys.publishableKey : keys.anonKey,
+    },
   });
   let realtime: Realtime;
   try {
@@ -100,12 +127,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   let ready = false;
 
+  const extraHosts = opts.extraHosts ?? [];
+  const counts = new Map<string, number>();
   const route = async (req: Request): Promise<Response> => {
+    if (!hostAllowed(req, extraHosts)) return misdirected(req);
     const url = new URL(req.url);
     const path = url.pathname;
+    const counted = /^\/(auth|storage|functions|realtime)\/v1(?:\/|$)/.exec(path)?.[1];
+    if (counted) counts.set(counted, (counts.get(counted) ?? 0) + 1);
     if (path === "/health") {
       return ready ? json({ status: "ok" }) : json({ status: "starting" }, 503);
     }
+    const service = path.startsWith("/functions/v1/")
+      ? "functions"
+      : /^\/(auth|storage|realtime)\/v1(\/|$)/.exec(path)?.[1] as "auth" | "storage" | "realtime";
+    const refused = service && !isPreflight(req) ? legacyGate(req, url, service) : null;
+    if (refused) return withCors(refused);
     if (path.startsWith("/functions/v1/")) {
       const rest = path.slice("/functions/v1/".length);
       const slash = rest.indexOf("/");
@@ -122,10 +159,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       else if (api[1] === "storage") res = await storage(req, sub, url);
       else if (sub === "/api/broadcast" || sub.startsWith("/api/broadcast/")) {
         res = await realtime.handleBroadcast(req);
-      } else res = json({ message: "no Route matched with those values" }, 404);
+      } else res = noRoute();
       return withCors(res);
     }
-    return (await web(req, url)) ?? json({ message: "no Route matched with those values" }, 404);
+    // Platform paths the stack does not serve answer JSON errors, never the web app's page.
+    if (isApiPath(path)) {
+      if (isPreflight(req)) return preflight(req);
+      return withCors(isDataApiPath(path) ? dataApiNotServed(req, url) : noRoute());
+    }
+    return (await web(req, url)) ?? noRoute();
   };
 
   const server = Deno.serve({
@@ -142,6 +184,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     functions,
     realtime,
     setReady: (r) => (ready = r),
+    requestCount: (api) => counts.get(api) ?? 0,
     async close() {
       ready = false;
       const t0 = performance.now();

@@ -1,9 +1,11 @@
 /**
  * The web app at `/`: files from `web/dist` when it has been built (unknown paths fall back to
- * `index.html`, as a single-page app expects), and `GET /config.json` with this stack's URL and
- * anon key so the built app finds its backend at run time.
+ * `index.html`, as a single-page app expects, except under the platform's API prefixes), and
+ * `GET /config.json` with this stack's URL and anon key so the built app finds its backend at run
+ * time.
  */
 import { json } from "./http.ts";
+import { isApiPath } from "./not_served.ts";
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -58,6 +60,8 @@ async function fileResponse(path: string, req: Request): Promise<Response | null
 export function createStatic(deps: StaticDeps) {
   return async function handleStatic(req: Request, url: URL): Promise<Response | null> {
     if (req.method !== "GET" && req.method !== "HEAD") return null;
+    // `/rest/v1/…` and friends are API calls: an HTML page there would be parsed as an error body.
+    if (isApiPath(url.pathname)) return null;
     if (url.pathname === "/config.json") return json(deps.config);
     let path: string;
     try {

@@ -138,7 +138,7 @@ export async function startBrowserEnv(opts: BrowserEnvOptions): Promise<BrowserE
     const functionsBase = `${stack.info.supabaseUrl}/functions/v1/`;
     return {
       stack,
-      control: createFalSimControl(sim.controlUrl),
+      control: createFalSimControl(sim),
       browser,
       webUrl,
       async newUserPage(size = {}) {

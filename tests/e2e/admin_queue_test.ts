@@ -14,7 +14,7 @@ import { anonymousUser, call, ledgerOf, type SignedIn, subscribeJobs } from "./h
 
 let stackPromise: Promise<TestStack> | undefined;
 const stack = () => stackPromise ??= startTestStack({ warmFunctions: true });
-const control = async () => createFalSimControl((await stack()).stack.fal!.controlUrl);
+const control = async () => createFalSimControl((await stack()).stack.fal!);
 
 function e2eTest(name: string, fn: () => Promise<void>) {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });

@@ -19,7 +19,11 @@ import {
 const MINIMAX = "fal-ai/minimax/video-01";
 const KLING = "fal-ai/kling-video/v1.6/pro/text-to-video";
 
-const { stack, control, test: e2eTest, stop } = e2eSuite();
+// Two items of one user at fal at once (the default USER_MAX_ACTIVE is 1).
+const { stack, control, test: e2eTest, stop } = e2eSuite({
+  warmFunctions: true,
+  env: { USER_MAX_ACTIVE: "2" },
+});
 
 async function credits(s: TestStack, user: SignedIn) {
   const res = await call(s, "video-jobs", { method: "GET", token: user.token });

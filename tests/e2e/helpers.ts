@@ -18,9 +18,9 @@ export function e2eSuite(opts: TestStackOptions = { warmFunctions: true }) {
   return {
     stack,
     async control(): Promise<FalSimControl> {
-      const url = (await stack()).stack.fal?.controlUrl;
-      if (!url) throw new Error("the test stack runs no fal simulator");
-      return createFalSimControl(url);
+      const fal = (await stack()).stack.fal;
+      if (!fal) throw new Error("the test stack runs no fal simulator");
+      return createFalSimControl(fal);
     },
     test(name: string, fn: () => Promise<void>) {
       Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });

@@ -129,7 +129,7 @@ export async function startFaultStack(): Promise<FaultStack> {
     const stack = ts;
     const fal = stack.stack.fal;
     if (!fal) throw new Error("the fault suite needs the stack's embedded fal simulator");
-    const control = createFalSimControl(fal.controlUrl);
+    const control = createFalSimControl(fal);
     await control.patch({ timeScale: TIMINGS.FAL_TIME_SCALE });
     const signer = await loadSigner(`${localDir}/fal_sim`);
     await stack.sql`

@@ -151,6 +151,21 @@ Deno.test("edge functions behave as on Supabase", async (t) => {
     assert.equal((await res.json()).code, "BOOT_ERROR");
   });
 
+  await t.step("functions run under the Edge Runtime's Deno with their own deno.json", async () => {
+    const { data, error } = await stack.client().functions.invoke("runtime");
+    assert.equal(error, null);
+    assert.deepEqual(data, { deno: "2.1.4", parsed: { a: 1 } });
+  });
+
+  await t.step("a bare import missing from the function's deno.json does not boot", async () => {
+    // The repository's root deno.json maps "zod"; deploy never uploads it, nor may the gateway
+    // fall back to it.
+    const { error } = await stack.client().functions.invoke("unmapped");
+    assert.ok(error instanceof FunctionsHttpError);
+    assert.equal(error.context.status, 503);
+    assert.equal((await error.context.json()).code, "BOOT_ERROR");
+  });
+
   await t.step("unknown functions and _shared are not routes", async () => {
     for (const name of ["nope", "_shared"]) {
       const res = await fetch(`${base}/${name}`);

@@ -210,7 +210,7 @@ Deno.test("storage behaves as Supabase Storage", async (t) => {
     });
     assert.equal(created.error, null);
     const { data } = await service.storage.getBucket("gw-made");
-    assert.equal(data?.file_size_limit, 1024 * 1024);
+    assert.equal(data?.file_size_limit, 1_000_000, 'Storage reads "1MB" in decimal units');
     assert.deepEqual(data?.allowed_mime_types, ["video/mp4"]);
     const refused = await owner.storage.createBucket("gw-user-made");
     assert.ok(refused.error, "users may not create buckets without a policy");

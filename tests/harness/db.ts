@@ -5,7 +5,8 @@
  */
 import postgres from "postgres";
 import { applyDatabaseShim } from "../../dev/shim.ts";
-import { dbPush } from "../../dev/supabase_cli.ts";
+import { applyAuthSettings } from "../../dev/auth_settings.ts";
+import { dbPush, PROJECT_ROOT } from "../../dev/supabase_cli.ts";
 
 /** Name of the migrated template database that test databases are cloned from. */
 export const TEMPLATE_DB = "vq_template";
@@ -13,7 +14,9 @@ export const TEMPLATE_DB = "vq_template";
 /**
  * Creates the template database as a hosted project would look after `supabase db push`: the
  * per-database shim, then the project's migrations and seed through the real CLI. (The stack's own
- * `postgres` database cannot be the template: pg_cron stays connected to it.)
+ * `postgres` database cannot be the template: pg_cron stays connected to it.) Like the dev
+ * stack's database it says what this project's Auth does about confirmations (config.toml), so a
+ * user inserted here is treated like one the local Auth signed up.
  */
 export async function createTemplate(
   cluster: { superuserUrl(db?: string): string; postgresUrl(db: string): string },
@@ -27,6 +30,12 @@ export async function createTemplate(
   }
   await applyDatabaseShim(cluster.superuserUrl(TEMPLATE_DB));
   await dbPush(cluster.postgresUrl(TEMPLATE_DB));
+  const db = postgres(cluster.postgresUrl(TEMPLATE_DB), { max: 1, onnotice: () => {} });
+  try {
+    await applyAuthSettings(db, PROJECT_ROOT);
+  } finally {
+    await db.end();
+  }
 }
 
 // Database-level settings are not copied by CREATE DATABASE … TEMPLATE; Supabase's is this.

@@ -20,6 +20,8 @@ export interface TestStackOptions {
   webDir?: string;
   /** Use this folder for the stack's data (kept on stop) instead of a fresh temporary one. */
   localDir?: string;
+  /** Project folder whose `supabase/` (config.toml, migrations) the stack uses; default this one. */
+  projectDir?: string;
   log?: (line: string) => void;
 }
 
@@ -62,6 +64,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       functionsDir: opts.functionsDir,
       warmFunctions: opts.warmFunctions,
       webDir: opts.webDir,
+      projectDir: opts.projectDir,
     });
   } catch (e) {
     if (ownDir) await Deno.remove(localDir, { recursive: true }).catch(() => {});

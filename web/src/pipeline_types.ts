@@ -1,7 +1,7 @@
 /**
- * Shapes of the multi-job features (ARCHITECTURE.md, "Pipelines"): the template catalog of
- * `GET generate-video?templates`, a batch or story parent's `pipeline` summary and a child's
- * `item`, as the API and Realtime events carry them on top of the plain `Job`.
+ * Shapes of the multi-job features (docs/architecture.md, "Batches and stories"): the template
+ * catalog of `GET generate-video?templates`, a batch or story parent's `pipeline` summary and a
+ * child's `item`, as the API and Realtime events carry them on top of the plain `Job`.
  */
 import type { Job } from "./types.ts";
 

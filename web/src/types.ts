@@ -1,5 +1,5 @@
 /**
- * The client contract's data shapes (ARCHITECTURE.md, "Client contract"): what `generate-video` and
+ * The client contract's data shapes (docs/client-contract.md): what `generate-video` and
  * `video-jobs` answer and what the `job_updated` Realtime event carries. Plain types only, so the
  * pure modules (reducer, progress) and their tests stay free of React and the DOM.
  */

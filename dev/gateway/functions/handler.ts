@@ -3,12 +3,17 @@
  * (folders starting with `_`, like `_shared`, are not functions). Honours `verify_jwt` from
  * config.toml (default true) the way Supabase's legacy gate does — a valid JWT (ES256 user token
  * or HS256 legacy key) in `Authorization`, never checked for `OPTIONS` — and otherwise leaves
- * CORS to the function, as Supabase does. Gives each worker Supabase's env vars.
+ * CORS to the function, as Supabase does. Gives each worker Supabase's env vars, runs it under
+ * the Edge Runtime's Deno with exactly the configuration the CLI would deploy it with, and under
+ * the platform's limits (see worker.ts).
  */
 import { bearerToken, json } from "../http.ts";
 import { decodeJwt } from "../jwt.ts";
 import type { StackKeys } from "../keys.ts";
+import { type EdgeDeno, edgeDeno } from "./edge_deno.ts";
 import { readEnvFile } from "./env_file.ts";
+import { functionConfig } from "./function_config.ts";
+import { type EdgeLimits, PLATFORM_LIMITS } from "./limits.ts";
 import { createWorker, type FunctionWorker, type WorkerStats } from "./worker.ts";
 
 export interface FunctionsDeps {
@@ -20,6 +25,10 @@ export interface FunctionsDeps {
   /** Extra env/secrets (after `<functionsDir>/.env`, before the platform variables). */
   env: Record<string, string>;
   log: (line: string) => void;
+  /** The platform's limits unless given (the dev stack reads them from EDGE_* settings). */
+  limits?: EdgeLimits;
+  /** Locates the Edge Runtime's Deno (default: the pinned version through npx). */
+  runtime?: () => Promise<EdgeDeno>;
 }
 
 export interface FunctionsService {
@@ -57,6 +66,8 @@ function inheritedEnv(): Record<string, string> {
 /** Creates the Edge Functions service. */
 export function createFunctions(deps: FunctionsDeps): FunctionsService {
   const workers = new Map<string, FunctionWorker>();
+  const limits = deps.limits ?? PLATFORM_LIMITS;
+  const runtime = deps.runtime ?? edgeDeno;
   let closed = false;
 
   const workerFor = (name: string): FunctionWorker => {
@@ -65,6 +76,11 @@ export function createFunctions(deps: FunctionsDeps): FunctionsService {
       worker = createWorker({
         name,
         entry: `${deps.functionsDir}/${name}/index.ts`,
+        command: async () => ({
+          denoPath: (await runtime()).path,
+          denoArgs: functionConfig(deps.functionsDir, name).denoArgs,
+        }),
+        limits,
         log: deps.log,
         env: async () => ({
           ...inheritedEnv(),

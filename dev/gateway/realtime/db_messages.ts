@@ -4,9 +4,13 @@
  * the message id on `realtime_messages` (NOTIFY payloads are capped at 8000 bytes, so only the id
  * travels); one dedicated LISTEN connection receives it and the row is read by id. Ids arriving
  * while a read is running are read together in the next one, in arrival order. No polling.
+ * `realtime.messages` is partitioned by day, as on hosted: the listener also runs the partition
+ * janitor (partitions.ts), so rows have a partition to go to while the stack runs. Reading by id
+ * looks into every partition (the primary key is (id, inserted_at)).
  */
 import type postgres from "postgres";
 import type { BroadcastMessage } from "./frames.ts";
+import { startPartitionJanitor } from "./partitions.ts";
 
 /** A committed broadcast row, ready for fan-out. */
 export interface DbMessage {
@@ -76,15 +80,23 @@ export async function listenForDbMessages(opts: {
     }
   }
 
-  const { unlisten } = await sql.listen(NOTIFY_CHANNEL, (payload) => {
-    if (stopped || !UUID.test(payload)) return;
-    queue.push(payload.toLowerCase());
-    reading ??= drain().finally(() => reading = null);
-  });
+  const janitor = await startPartitionJanitor({ sql, log });
+  let unlisten: () => Promise<void>;
+  try {
+    ({ unlisten } = await sql.listen(NOTIFY_CHANNEL, (payload) => {
+      if (stopped || !UUID.test(payload)) return;
+      queue.push(payload.toLowerCase());
+      reading ??= drain().finally(() => reading = null);
+    }));
+  } catch (e) {
+    janitor.stop();
+    throw e;
+  }
 
   return {
     async stop() {
       stopped = true;
+      janitor.stop();
       await unlisten().catch(() => {});
       await reading;
     },

@@ -16,6 +16,8 @@ export interface StoredTemp {
 export class TooLargeError extends Error {}
 
 export interface ObjectFiles {
+  /** Where an object's bytes live on disk (for tools that read files, like ffmpeg). */
+  pathOf(bucket: string, name: string): string;
   /** Streams `body` into a temporary file, refusing more than `limit` bytes. */
   writeTemp(body: ReadableStream<Uint8Array> | null, limit: number): Promise<StoredTemp>;
   /** Moves a temporary file to the object's place (replacing what was there). */
@@ -45,6 +47,7 @@ export function createObjectFiles(storageDir: string): ObjectFiles {
   };
 
   return {
+    pathOf,
     async writeTemp(body, limit) {
       const dir = `${storageDir}/.tmp`;
       await Deno.mkdir(dir, { recursive: true });

@@ -1,19 +1,24 @@
 /**
  * `/storage/v1`: the Storage API as storage-js 2.x calls it — upload (POST, PUT, `x-upsert`,
  * raw or multipart bodies), download (authenticated, public, signed), HEAD/info, signed URLs
- * (single, batch, upload), list, remove, move, copy and the bucket endpoints. Metadata lives in
+ * (single, batch, upload), list (list-v2 in list_v2.ts), remove, move, copy; the bucket endpoints
+ * (buckets.ts) and image rendering (render.ts) are wired in here. Metadata lives in
  * `storage.objects`; every query about objects runs as the caller's role with its JWT claims so
  * the project's RLS policies decide (the service role bypasses RLS); bytes live on disk. Bucket
  * size and MIME limits are enforced; signed URLs are HS256 JWTs over `<bucket>/<name>`.
  */
 import type postgres from "postgres";
-import type { Claims } from "../jwt.ts";
 import { apiKey, bearerToken, json } from "../http.ts";
 import type { StackKeys } from "../keys.ts";
-import { parseSize } from "../project_config.ts";
-import { ERRORS, fromDbError, StorageError, storageErrorResponse } from "./errors.ts";
+import { createBucketRoutes } from "./buckets.ts";
+import { ERRORS, fromDbError, statusOf, StorageError, storageErrorResponse } from "./errors.ts";
 import { createObjectFiles, type StoredTemp, TooLargeError } from "./files.ts";
+import { isValidBucketName, isValidKey, mimeAllowed } from "./limits.ts";
+import { type ListRow, listV2, parseListV2Body } from "./list_v2.ts";
 import { BodyTooLargeError, boundaryOf, parseMultipart, readBounded } from "./multipart.ts";
+import { createRenderRoutes } from "./render.ts";
+import { hasTransform, parseTransform, transformationSegments } from "./transform.ts";
+import type { BucketRow, Caller, ObjectRow, Tx } from "./types.ts";
 
 export interface StorageDeps {
   /** A pool connected as the cluster's superuser (it switches to the caller's role per query). */
@@ -22,68 +27,13 @@ export interface StorageDeps {
   storageDir: string;
   /** Global upload limit (config.toml `[storage] file_size_limit`). */
   fileSizeLimit: number;
+  /** `[storage.image_transformation] enabled`: render images, or refuse as hosted does. */
+  imageTransformation: boolean;
   log: (line: string) => void;
 }
 
-type Role = "anon" | "authenticated" | "service_role";
-interface Caller {
-  role: Role;
-  claims: Claims;
-  sub: string | null;
-}
-
-interface ObjectRow {
-  id: string;
-  bucket_id: string;
-  name: string;
-  owner: string | null;
-  owner_id: string | null;
-  metadata: Record<string, unknown> | null;
-  user_metadata: Record<string, unknown> | null;
-  version: string | null;
-  created_at: Date | null;
-  updated_at: Date | null;
-  last_accessed_at: Date | null;
-}
-
-interface BucketRow {
-  id: string;
-  name: string;
-  owner: string | null;
-  owner_id: string | null;
-  public: boolean;
-  file_size_limit: string | number | null;
-  allowed_mime_types: string[] | null;
-  created_at: Date | null;
-  updated_at: Date | null;
-  type: string;
-}
-
-type Tx = postgres.TransactionSql;
-
 const OBJECT_COLUMNS = `id, bucket_id, name, owner, owner_id, metadata, user_metadata, version,
   created_at, updated_at, last_accessed_at`;
-
-function validKey(name: string): boolean {
-  if (!name || name.length > 1024 || name.startsWith("/")) return false;
-  // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(name)) return false;
-  return name.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..");
-}
-
-function validBucket(id: string): boolean {
-  return /^[A-Za-z0-9_.\- ]{1,100}$/.test(id) && id !== "." && id !== "..";
-}
-
-function mimeAllowed(mime: string, allowed: string[] | null): boolean {
-  if (!allowed || allowed.length === 0) return true;
-  const base = mime.split(";")[0]!.trim().toLowerCase();
-  return allowed.some((a) => {
-    const rule = a.trim().toLowerCase();
-    if (rule.endsWith("/*")) return base.startsWith(rule.slice(0, -1));
-    return rule === base;
-  });
-}
 
 function fileObject(row: ObjectRow) {
   return {
@@ -96,18 +46,15 @@ function fileObject(row: ObjectRow) {
   };
 }
 
-function bucketJson(b: BucketRow) {
-  return {
-    id: b.id,
-    name: b.name,
-    owner: b.owner_id ?? b.owner ?? "",
-    public: b.public,
-    type: b.type,
-    file_size_limit: b.file_size_limit === null ? null : Number(b.file_size_limit),
-    allowed_mime_types: b.allowed_mime_types,
-    created_at: b.created_at?.toISOString(),
-    updated_at: b.updated_at?.toISOString(),
-  };
+/** A JSON body as Fastify parses it: empty is `{}`, anything else must be valid JSON. */
+async function readJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw ERRORS.validation("Body is not valid JSON but content-type is set to 'application/json'");
+  }
 }
 
 async function readBody(req: Request): Promise<Record<string, unknown>> {
@@ -158,7 +105,7 @@ export function createStorageHandler(deps: StorageDeps) {
   };
 
   const bucketById = async (id: string): Promise<BucketRow> => {
-    if (!validBucket(id)) throw ERRORS.noSuchBucket();
+    if (!isValidBucketName(id)) throw ERRORS.noSuchBucket();
     const [row] = await sql<BucketRow[]>`select * from storage.buckets where id = ${id}`;
     if (!row) throw ERRORS.noSuchBucket();
     return row;
@@ -176,7 +123,7 @@ export function createStorageHandler(deps: StorageDeps) {
     const [bucket, ...nameParts] = decoded;
     const name = nameParts.join("/");
     if (!bucket) throw ERRORS.noSuchBucket();
-    if (!validKey(name)) throw ERRORS.invalidKey(name);
+    if (!isValidKey(name)) throw ERRORS.invalidKey(name);
     return { bucket, name };
   };
 
@@ -340,7 +287,9 @@ export function createStorageHandler(deps: StorageDeps) {
       bucket.file_size_limit === null ? Infinity : Number(bucket.file_size_limit),
     );
     const body = await uploadBody(req, limit);
-    if (!mimeAllowed(body.mime, bucket.allowed_mime_types)) throw ERRORS.invalidMimeType(body.mime);
+    if (!mimeAllowed(body.mime, bucket.allowed_mime_types, name)) {
+      throw ERRORS.invalidMimeType(body.mime);
+    }
     const temp = await storeTemp(body.stream, limit);
     const upsert = method === "PUT" || req.headers.get("x-upsert") === "true";
     return json(
@@ -431,14 +380,22 @@ export function createStorageHandler(deps: StorageDeps) {
     return Math.floor(v);
   };
 
-  const signFor = async (bucket: string, name: string, expiresIn: number) => {
+  /** A download URL's path; with `transformations` it opens the render route instead. */
+  const signFor = async (
+    bucket: string,
+    name: string,
+    expiresIn: number,
+    transformations = "",
+  ) => {
     const iat = Math.floor(Date.now() / 1000);
     const token = await deps.keys.signWithSecret({
       url: `${bucket}/${name}`,
       iat,
       exp: iat + expiresIn,
+      ...(transformations ? { transformations } : {}),
     });
-    return `/object/sign/${bucket}/${name}?token=${token}`;
+    const route = transformations ? "render/image" : "object";
+    return `/${route}/sign/${bucket}/${name}?token=${token}`;
   };
 
   const verifySigned = async (token: string | null, expectedUrl: string) => {
@@ -450,7 +407,8 @@ export function createStorageHandler(deps: StorageDeps) {
   };
 
   const list = async (caller: Caller, bucketId: string, body: Record<string, unknown>) => {
-    await bucketById(bucketId);
+    // Storage lists without looking the bucket up: a missing bucket has no objects.
+    if (!isValidBucketName(bucketId)) throw ERRORS.invalidBucketName();
     let prefix = typeof body.prefix === "string" ? body.prefix.replace(/^\/+/, "") : "";
     if (prefix && !prefix.endsWith("/")) prefix += "/";
     const search = typeof body.search === "string" ? body.search.toLowerCase() : "";
@@ -529,7 +487,7 @@ export function createStorageHandler(deps: StorageDeps) {
     const destBucket = typeof body.destinationBucket === "string"
       ? body.destinationBucket
       : bucketId;
-    if (!validKey(dest)) throw ERRORS.invalidKey(dest);
+    if (!isValidKey(dest)) throw ERRORS.invalidKey(dest);
     await bucketById(bucketId);
     await bucketById(destBucket);
     if (copy) {
@@ -566,107 +524,92 @@ export function createStorageHandler(deps: StorageDeps) {
     return json({ message: "Successfully moved" });
   };
 
-  const buckets = async (req: Request, url: URL, rest: string): Promise<Response> => {
-    const caller = await callerOf(req, url);
-    const parts = rest.split("/").filter(Boolean).map(decodeURIComponent);
-    const [id, action] = parts;
-    if (req.method === "GET" && !id) {
-      const rows = await asCaller(
-        caller,
-        "bucket.list",
-        (tx) => tx<BucketRow[]>`select * from storage.buckets order by name`,
-      );
-      return json(rows.map(bucketJson));
+  const renderRoutes = createRenderRoutes({
+    enabled: deps.imageTransformation,
+    files,
+    callerOf,
+    splitPath,
+    bucketPublic: async (id) => {
+      if (!isValidBucketName(id)) return null;
+      const [row] = await sql<{ public: boolean }[]>`select public from storage.buckets
+        where id = ${id}`;
+      return row ? row.public : null;
+    },
+    visibleObject,
+    superuserObject,
+    verifySigned,
+  });
+
+  const bucketRoutes = createBucketRoutes({
+    sql,
+    asCaller,
+    files,
+    globalLimit: deps.fileSizeLimit,
+  });
+
+  /**
+   * `GET /object/info[/public|/authenticated]/<bucket>/<name>` as Storage's InfoRenderer answers
+   * it. Objects of a public bucket are read without RLS; private ones as the caller.
+   */
+  const info = async (req: Request, url: URL, tail: string): Promise<Response> => {
+    const publicRoute = tail.startsWith("public/");
+    const { bucket: bucketId, name } = splitPath(tail.replace(/^(public|authenticated)\//, ""));
+    // `/info/<bucket>/…` accepts a missing or invalid token: then only public buckets answer.
+    const caller = publicRoute
+      ? null
+      : tail.startsWith("authenticated/")
+      ? await callerOf(req, url)
+      : await callerOf(req, url).catch(() => null);
+    const [bucket] = isValidBucketName(bucketId)
+      ? await sql<{ public: boolean }[]>`select public from storage.buckets where id = ${bucketId}`
+      : [];
+    if (!bucket || (!caller && !bucket.public)) throw ERRORS.noSuchBucket();
+    const row = bucket.public || !caller
+      ? await superuserObject(bucketId, name)
+      : await visibleObject(caller, bucketId, name);
+    const meta = row.metadata ?? {};
+    const headers = new Headers({ "cache-control": String(meta.cacheControl ?? "no-cache") });
+    if (meta.eTag) headers.set("etag", String(meta.eTag));
+    if (meta.lastModified) {
+      headers.set("last-modified", new Date(String(meta.lastModified)).toUTCString());
     }
-    if (req.method === "GET" && id && !action) {
-      const rows = await asCaller(
-        caller,
-        "bucket.get",
-        (tx) => tx<BucketRow[]>`select * from storage.buckets where id = ${id}`,
-      );
-      if (!rows[0]) throw ERRORS.noSuchBucket();
-      return json(bucketJson(rows[0]));
-    }
-    if (req.method === "POST" && !id) {
-      const body = await readBody(req);
-      const name = typeof body.name === "string" ? body.name : "";
-      const bucketId = typeof body.id === "string" ? body.id : name;
-      if (!validBucket(bucketId) || !name) throw ERRORS.invalidBucketName();
-      const limit = body.file_size_limit === undefined || body.file_size_limit === null
-        ? null
-        : parseSize(body.file_size_limit as string | number, NaN);
-      if (limit !== null && !Number.isFinite(limit)) {
-        throw ERRORS.invalidParameter("file_size_limit");
-      }
-      const mimes = Array.isArray(body.allowed_mime_types)
-        ? body.allowed_mime_types.map(String)
-        : null;
-      await asCaller(
-        caller,
-        "bucket.create",
-        (tx) =>
-          tx`insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit,
-            allowed_mime_types)
-          values (${bucketId}, ${name}, ${caller.sub}::uuid, ${caller.sub}, ${body.public === true},
-            ${limit}, ${mimes})`,
-      );
-      return json({ name: bucketId });
-    }
-    if (req.method === "PUT" && id && !action) {
-      const body = await readBody(req);
-      const limit = body.file_size_limit === undefined
-        ? undefined
-        : body.file_size_limit === null
-        ? null
-        : parseSize(body.file_size_limit as string | number, NaN);
-      const mimes = Array.isArray(body.allowed_mime_types)
-        ? body.allowed_mime_types.map(String)
-        : body.allowed_mime_types === null
-        ? null
-        : undefined;
-      const updated = await asCaller(caller, "bucket.update", (tx) =>
-        tx`update storage.buckets set
-            public = coalesce(${typeof body.public === "boolean" ? body.public : null}, public),
-            file_size_limit = case when ${limit !== undefined} then ${limit ?? null}::bigint
-              else file_size_limit end,
-            allowed_mime_types = case when ${mimes !== undefined} then ${mimes ?? null}::text[]
-              else allowed_mime_types end,
-            updated_at = now()
-          where id = ${id} returning id`);
-      if (updated.length === 0) throw ERRORS.noSuchBucket();
-      return json({ message: "Successfully updated" });
-    }
-    if (req.method === "POST" && id && action === "empty") {
-      await bucketById(id);
-      const deleted = await asCaller(
-        caller,
-        "bucket.empty",
-        (tx) =>
-          tx<
-            { name: string }[]
-          >`delete from storage.objects where bucket_id = ${id} returning name`,
-      );
-      for (const row of deleted) await files.remove(id, row.name);
-      return json({ message: "Successfully emptied" });
-    }
-    if (req.method === "DELETE" && id && !action) {
-      await bucketById(id);
-      const [count] = await sql<{ n: number }[]>`select count(*)::int as n from storage.objects
-        where bucket_id = ${id}`;
-      if ((count?.n ?? 0) > 0) throw ERRORS.bucketNotEmpty();
-      const deleted = await asCaller(
-        caller,
-        "bucket.delete",
-        (tx) => tx`delete from storage.buckets where id = ${id} returning id`,
-      );
-      if (deleted.length === 0) throw ERRORS.noSuchBucket();
-      await files.removeBucket(id);
-      return json({ message: "Successfully deleted" });
-    }
-    throw ERRORS.notFound();
+    return json(
+      {
+        id: row.id,
+        name: row.name,
+        version: row.version,
+        bucket_id: row.bucket_id,
+        size: meta.size ?? null,
+        content_type: meta.mimetype ?? null,
+        cache_control: meta.cacheControl ?? null,
+        etag: meta.eTag ?? null,
+        metadata: row.user_metadata,
+        last_modified: row.updated_at?.toISOString() ?? null,
+        created_at: row.created_at?.toISOString() ?? null,
+      },
+      Number(meta.httpStatusCode ?? 200),
+      headers,
+    );
   };
 
-  const objects = async (req: Request, url: URL, rest: string): Promise<Response> => {
+  /** `POST /object/list-v2/<bucket>`: no bucket check, as on Storage (a missing one is empty). */
+  const listObjectsV2 = async (req: Request, url: URL, bucketId: string): Promise<Response> => {
+    const caller = await callerOf(req, url);
+    if (!isValidBucketName(bucketId)) throw ERRORS.invalidBucketName();
+    const body = parseListV2Body(await readJson(req) as Record<string, unknown>);
+    const rows = await asCaller(
+      caller,
+      "object.list_v2",
+      (tx) =>
+        tx<ListRow[]>`select id, name, metadata, updated_at, created_at, last_accessed_at
+        from storage.objects
+        where bucket_id = ${bucketId} and starts_with(name, ${body.prefix ?? ""})
+        order by name collate "C"`,
+    );
+    return json(listV2(rows, body));
+  };
+
+  const objects = async (req: Request, url: URL, rest: string): Promise<Response | null> => {
     const m = req.method;
     // /object/<kind>/… routes first, then /object/<bucket>/<name>.
     const [first, ...tailParts] = rest.split("/");
@@ -676,6 +619,9 @@ export function createStorageHandler(deps: StorageDeps) {
     }
     if (m === "POST" && rest === "copy") {
       return await moveOrCopy(await callerOf(req, url), await readBody(req), true);
+    }
+    if (m === "POST" && first === "list-v2" && tailParts.length === 1) {
+      return await listObjectsV2(req, url, decodeURIComponent(tail));
     }
     if (m === "POST" && first === "list") {
       const caller = await callerOf(req, url);
@@ -700,27 +646,7 @@ export function createStorageHandler(deps: StorageDeps) {
         url.searchParams.get("download"),
       );
     }
-    if (first === "info" && m === "GET") {
-      const caller = await callerOf(req, url);
-      const { bucket, name } = splitPath(tail.replace(/^authenticated\//, ""));
-      const row = await visibleObject(caller, bucket, name);
-      const meta = row.metadata ?? {};
-      return json({
-        id: row.id,
-        name: row.name,
-        version: row.version,
-        bucket_id: row.bucket_id,
-        size: meta.size ?? null,
-        content_type: meta.mimetype ?? null,
-        cache_control: meta.cacheControl ?? null,
-        etag: meta.eTag ?? null,
-        metadata: row.user_metadata ?? {},
-        last_modified: meta.lastModified ?? null,
-        created_at: row.created_at?.toISOString() ?? null,
-        updated_at: row.updated_at?.toISOString() ?? null,
-        last_accessed_at: row.last_accessed_at?.toISOString() ?? null,
-      });
-    }
+    if (first === "info" && m === "GET") return await info(req, url, tail);
     if (first === "sign" && m === "POST") {
       const caller = await callerOf(req, url);
       const body = await readBody(req);
@@ -751,9 +677,16 @@ export function createStorageHandler(deps: StorageDeps) {
         );
       }
       const { bucket, name } = splitPath(tail);
+      const transform = body.transform === undefined
+        ? {}
+        : parseTransform(body.transform as Record<string, unknown>, "body/transform");
       await bucketById(bucket);
       await visibleObject(caller, bucket, name);
-      return json({ signedURL: await signFor(bucket, name, expiresIn) });
+      // Without the feature Storage ignores `transform` and signs a plain download URL.
+      const transformations = deps.imageTransformation && hasTransform(transform)
+        ? transformationSegments(transform, true).join(",")
+        : "";
+      return json({ signedURL: await signFor(bucket, name, expiresIn, transformations) });
     }
     if (first === "sign" && (m === "GET" || m === "HEAD")) {
       const { bucket, name } = splitPath(tail);
@@ -799,7 +732,9 @@ export function createStorageHandler(deps: StorageDeps) {
           b.file_size_limit === null ? Infinity : Number(b.file_size_limit),
         );
         const body = await uploadBody(req, limit);
-        if (!mimeAllowed(body.mime, b.allowed_mime_types)) throw ERRORS.invalidMimeType(body.mime);
+        if (!mimeAllowed(body.mime, b.allowed_mime_types, name)) {
+          throw ERRORS.invalidMimeType(body.mime);
+        }
         const temp = await storeTemp(body.stream, limit);
         const owner = typeof claims.owner === "string" ? claims.owner : null;
         const saved = await saveObject({
@@ -836,24 +771,40 @@ export function createStorageHandler(deps: StorageDeps) {
       if (deleted.length === 0) throw ERRORS.noSuchKey();
       return json({ message: "Successfully deleted" });
     }
-    throw ERRORS.notFound();
+    return null;
   };
 
   return async function handleStorage(req: Request, path: string, url: URL): Promise<Response> {
+    // Storage's not-found handler names the request as Storage saw it (after `/storage/v1`).
+    const notFound = () => ERRORS.routeNotFound(req.method, `${path}${url.search}`);
     try {
       if (path.startsWith("/object/")) {
-        return await objects(req, url, path.slice("/object/".length));
+        const res = await objects(req, url, path.slice("/object/".length));
+        if (res) return res;
+        throw notFound();
       }
       if (path === "/bucket" || path.startsWith("/bucket/")) {
-        return await buckets(req, url, path.slice("/bucket".length));
+        const caller = await callerOf(req, url);
+        const res = await bucketRoutes(
+          req,
+          caller,
+          path.slice("/bucket".length),
+          url,
+          () => readJson(req),
+        );
+        if (res) return res;
+        throw notFound();
+      }
+      if (path.startsWith("/render/image/")) {
+        const res = await renderRoutes(req, url, path.slice("/render/image/".length));
+        if (res) return res;
+        throw notFound();
       }
       if (path === "/status" || path === "/health") return json({ status: "ok" });
-      throw ERRORS.notFound();
+      throw notFound();
     } catch (e) {
       if (e instanceof StorageError) {
-        if (req.method === "HEAD") {
-          return new Response(null, { status: e.httpStatusCode === 500 ? 500 : 400 });
-        }
+        if (req.method === "HEAD") return new Response(null, { status: statusOf(e) });
         return storageErrorResponse(e);
       }
       const mapped = fromDbError(e);

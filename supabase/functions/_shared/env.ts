@@ -1,6 +1,11 @@
 /**
  * Configuration from environment variables, parsed once at start-up with clear errors: the ones
  * Supabase injects into every function and Vidqueue's own secrets (README "Configuration").
+ * Two choices are made here once, for every function: which database URL to connect to
+ * (`VIDQUEUE_DB_URL`, the transaction pooler, wins over the injected direct `SUPABASE_DB_URL`)
+ * and which service key to send to Storage (a `SUPABASE_SECRET_KEYS` key wins over the legacy
+ * `SUPABASE_SERVICE_ROLE_KEY`, which a project with legacy keys disabled still injects and
+ * Storage then refuses).
  */
 import { z } from "zod";
 
@@ -9,6 +14,8 @@ const intVar = (fallback: number, min = 0) => z.coerce.number().int().min(min).d
 const EnvSchema = z.object({
   SUPABASE_URL: z.url(),
   SUPABASE_DB_URL: z.string().min(1),
+  /** Optional secret: the transaction pooler's URL (port 6543); wins over SUPABASE_DB_URL. */
+  VIDQUEUE_DB_URL: z.string().min(1).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   SUPABASE_SECRET_KEYS: z.string().optional(),
   SUPABASE_JWKS: z.string().optional(),
@@ -18,8 +25,10 @@ const EnvSchema = z.object({
   FAL_QUEUE_BASE_URL: z.url().optional(),
   FAL_JWKS_URL: z.url().default("https://rest.fal.ai/.well-known/jwks.json"),
   FAL_MEDIA_HOSTS: z.string().default(".fal.media,fal.media"),
+  /** fal's limit for a new account is 2 requests at once. */
   FAL_MAX_CONCURRENCY: intVar(2, 1),
-  USER_MAX_ACTIVE: intVar(2, 1),
+  /** Below the global limit, so one user (or one script) never holds every slot. */
+  USER_MAX_ACTIVE: intVar(1, 1),
   USER_MAX_QUEUED: intVar(20, 1),
   USER_SUBMITS_PER_MIN: intVar(30, 1),
   /** Base of the backoff before an automatic retry (5 s, doubling); tests compress it. */
@@ -38,8 +47,12 @@ const EnvSchema = z.object({
 
 /** Vidqueue's configuration, typed. */
 export type Env = z.infer<typeof EnvSchema> & {
-  /** The service key Storage accepts (legacy service_role JWT or the default sb_secret key). */
+  /** The service key for Storage: the default `sb_secret_` key, else the legacy service_role JWT. */
   serviceKey: string;
+  /** The database the functions use: VIDQUEUE_DB_URL when set, else SUPABASE_DB_URL. */
+  dbUrl: string;
+  /** True when `dbUrl` is the transaction pooler (VIDQUEUE_DB_URL), false for the direct URL. */
+  dbPooled: boolean;
 };
 
 /** Thrown at start-up when the environment is incomplete; names every bad variable. */
@@ -59,24 +72,37 @@ export function loadEnv(get: (name: string) => string | undefined = (n) => Deno.
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new EnvError(`invalid configuration: ${problems.join("; ")}`);
   }
-  const serviceKey = parsed.data.SUPABASE_SERVICE_ROLE_KEY ??
-    defaultSecretKey(parsed.data.SUPABASE_SECRET_KEYS);
+  const serviceKey = defaultSecretKey(parsed.data.SUPABASE_SECRET_KEYS) ??
+    parsed.data.SUPABASE_SERVICE_ROLE_KEY;
   if (!serviceKey) {
     throw new EnvError(
       "invalid configuration: SUPABASE_SERVICE_ROLE_KEY or SUPABASE_SECRET_KEYS is required",
     );
   }
-  return { ...parsed.data, serviceKey };
+  const pooled = parsed.data.VIDQUEUE_DB_URL;
+  return {
+    ...parsed.data,
+    serviceKey,
+    dbUrl: pooled ?? parsed.data.SUPABASE_DB_URL,
+    dbPooled: pooled !== undefined,
+  };
 }
 
+/** The `default` key of SUPABASE_SECRET_KEYS (`{"default":"sb_secret_…"}`), else its first. */
 function defaultSecretKey(json: string | undefined): string | undefined {
   if (!json) return undefined;
+  let keys: unknown;
   try {
-    const keys = JSON.parse(json) as Record<string, string>;
-    return keys.default ?? Object.values(keys)[0];
+    keys = JSON.parse(json);
   } catch {
     throw new EnvError("invalid configuration: SUPABASE_SECRET_KEYS is not a JSON object");
   }
+  if (typeof keys !== "object" || keys === null || Array.isArray(keys)) {
+    throw new EnvError("invalid configuration: SUPABASE_SECRET_KEYS is not a JSON object");
+  }
+  const named = keys as Record<string, unknown>;
+  const value = named.default ?? Object.values(named)[0];
+  return typeof value === "string" && value ? value : undefined;
 }
 
 /**

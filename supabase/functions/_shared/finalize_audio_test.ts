@@ -25,6 +25,9 @@ function wav(): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** The first bytes of a PNG (an image job must store an image). */
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+
 const ENV = {
   FAL_MEDIA_HOSTS: "fal.test",
   ALLOW_INSECURE_MEDIA: "false" as const,
@@ -63,7 +66,7 @@ Deno.test("a narration's duration is recorded before it completes", async () => 
 });
 
 Deno.test("videos and images are completed without a probe", async () => {
-  const { job, calls, order, finalize } = setup("image", wav());
+  const { job, calls, order, finalize } = setup("image", PNG);
   await finalize(job);
   assert.deepEqual(order, ["completed"]);
   assert.equal(calls.recordMedia, undefined);

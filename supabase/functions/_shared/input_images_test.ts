@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { normalizeInputPath, sniffImageType } from "./input_images.ts";
+import { normalizeInputPath, snapshotPaths, sniffImageType } from "./input_images.ts";
 import { AppError } from "./errors.ts";
 
 Deno.test("image types are recognised by their first bytes, not by their name", () => {
@@ -27,4 +27,17 @@ Deno.test("image paths stay inside the bucket", () => {
   for (const bad of ["", "/u/a.png", "u/../v/a.png", "u//a.png", "u\\a.png", "./a.png"]) {
     assert.throws(() => normalizeInputPath(bad), AppError, bad);
   }
+});
+
+Deno.test("only snapshot references are discarded, never a user's upload or a template image", () => {
+  assert.deepEqual(
+    snapshotPaths([
+      "storage://inputs/u1/.snapshots/s/a.png",
+      "storage://inputs/u1/a.png",
+      "storage://inputs/templates/shoe.png",
+      "storage://videos/u1/.snapshots/x.mp4",
+      "storage://inputs/u1/x/.snapshots/b.png",
+    ]),
+    ["u1/.snapshots/s/a.png"],
+  );
 });

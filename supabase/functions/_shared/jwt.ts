@@ -1,10 +1,21 @@
 /**
  * Minimal JWS verification with WebCrypto: ES256 against a JSON Web Key Set (Supabase's signing
- * keys) and HS256 against a shared secret (legacy projects). Returns the claims or null; callers
- * decide what a valid token may do.
+ * keys) and HS256 against a shared secret (legacy projects), then the registered claims: `exp`,
+ * `iss` (the project's Auth, `<SUPABASE_URL>/auth/v1`, as Supabase Auth sets it, custom domain or
+ * not) and `aud` (`authenticated` for every signed-in user, anonymous ones included). A token
+ * signed with a key we trust but issued for someone else (another issuer or audience) is refused.
+ * Returns the claims or null; callers decide what a valid token may do.
  */
 
 export type JwtClaims = Record<string, unknown> & { exp?: number; sub?: string; role?: string };
+
+/** The `iss` Supabase Auth puts in a project's user tokens: `<project URL>/auth/v1`. */
+export function authIssuer(supabaseUrl: string): string {
+  return `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
+}
+
+/** The `aud` of a signed-in user's access token (GoTrue's default JWT audience). */
+export const USER_AUDIENCE = "authenticated";
 
 interface Jwk extends JsonWebKey {
   kid?: string;
@@ -61,11 +72,15 @@ export interface JwtVerifierOptions {
   jwks: (opts: { refresh: boolean }) => Promise<Jwk[]>;
   /** Legacy HS256 secret, when the project still accepts legacy tokens. */
   legacySecret?: string;
+  /** The only accepted `iss` (see `authIssuer`). */
+  issuer: string;
+  /** The accepted `aud` (a string claim equal to it, or an array containing it). */
+  audience: string;
   /** Seconds since the epoch (injected in tests). */
   now?: () => number;
 }
 
-/** Returns `verify(token) -> claims | null`, checking signature and expiry. */
+/** Returns `verify(token) -> claims | null`, checking signature, expiry, issuer and audience. */
 export function createJwtVerifier(opts: JwtVerifierOptions) {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const keyCache = new Map<string, Promise<CryptoKey>>();
@@ -128,8 +143,11 @@ export function createJwtVerifier(opts: JwtVerifierOptions) {
       ? await verifyHs256(parsed)
       : false;
     if (!ok) return null;
-    const exp = parsed.claims.exp;
+    const { exp, iss, aud } = parsed.claims;
     if (typeof exp !== "number" || exp <= now()) return null;
+    if (iss !== opts.issuer) return null;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    if (!audiences.includes(opts.audience)) return null;
     return parsed.claims;
   };
 }

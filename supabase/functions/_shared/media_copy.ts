@@ -1,12 +1,20 @@
 /**
  * Copies a result file from fal's CDN into our Storage, streamed (functions have 256 MB): only
  * from allowed hosts (re-checked on every redirect), https unless insecure media is allowed (dev),
- * with a size cap and a timeout. Storage is reached over its HTTP API with the service key.
+ * with a size cap and a timeout, and only when its first bytes are a format the job's kind may
+ * store (media_types.ts), which then decides the object's extension and content type. Storage is
+ * reached over its HTTP API with the service key.
  */
+import { allowedStoredType, describeAllowed, SNIFF_BYTES, type StoredType } from "./media_types.ts";
 
+/** A media copy that failed: `transient` ones are retried, the others fail the job with `code`. */
 export class MediaError extends Error {
   override name = "MediaError";
-  constructor(message: string, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly code: "media_unavailable" | "media_type_not_allowed" = "media_unavailable",
+  ) {
     super(message);
   }
 }
@@ -110,6 +118,11 @@ export interface StorageApi {
   /** Signed download URLs for paths (null where the object is missing). */
   sign(bucket: string, paths: string[], expiresIn: number): Promise<(string | null)[]>;
   remove(bucket: string, paths: string[]): Promise<void>;
+  /**
+   * Copies `bucket/from` to `bucket/to` inside Storage (no bytes pass through the function);
+   * throws a non-transient MediaError when `from` does not exist.
+   */
+  copy(bucket: string, from: string, to: string): Promise<void>;
 }
 
 /** Storage over its HTTP API (works against hosted Supabase and the local gateway). */
@@ -170,24 +183,118 @@ export function createStorageApi(
       await res.body?.cancel();
       if (!res.ok) throw new Error(`storage remove answered ${res.status}`);
     },
+    async copy(bucket, from, to) {
+      const res = await doFetch(`${base}/object/copy`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ bucketId: bucket, sourceKey: from, destinationKey: to }),
+      });
+      if (!res.ok) {
+        const text = await res.text();
+        // Storage answers a missing source with 400 or 404 (body `NoSuchKey`/`not_found`).
+        const missing = res.status === 404 || /not.?found|NoSuchKey/i.test(text);
+        throw new MediaError(
+          `storage copy answered ${res.status}: ${text.slice(0, 200)}`,
+          !missing && res.status >= 500,
+        );
+      }
+      await res.body?.cancel();
+    },
   };
 }
 
-/** Streams `source` into `bucket/path` with every check applied; returns the content type. */
+/** Reads up to `n` bytes from the start of a stream; the rest stays readable from `reader`. */
+async function peek(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; chunks: Uint8Array[] }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  const head = new Uint8Array(Math.min(size, n));
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= head.length) break;
+    const part = c.subarray(0, head.length - at);
+    head.set(part, at);
+    at += part.byteLength;
+  }
+  return { head, chunks };
+}
+
+/** The chunks already read, then the rest of `reader`. */
+function replay(
+  chunks: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (i < chunks.length) return controller.enqueue(chunks[i++]!);
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** Where and as what a copied file was stored. */
+export interface CopiedMedia {
+  path: string;
+  contentType: string;
+  type: StoredType;
+}
+
+/**
+ * Streams `source` into `bucket/<pathFor(type)>` with every check applied. The type comes from
+ * the file's first bytes and must be one `kind` may store; anything else is refused for good
+ * (`media_type_not_allowed`) before anything is written.
+ */
 export async function copyMedia(
   source: string,
-  target: { storage: StorageApi; bucket: string; path: string },
+  target: {
+    storage: StorageApi;
+    bucket: string;
+    kind: string;
+    pathFor: (type: StoredType) => string;
+  },
   opts: MediaCopyOptions,
-): Promise<string> {
+): Promise<CopiedMedia> {
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const res = await openMedia(source, opts, signal);
-  const contentType = res.headers.get("content-type")?.split(";")[0] ?? "application/octet-stream";
   if (!res.body) throw new MediaError("media response has no body", true);
+  const reader = res.body.getReader();
+  let peeked: { head: Uint8Array; chunks: Uint8Array[] };
+  try {
+    peeked = await peek(reader, SNIFF_BYTES);
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw new MediaError(`media download failed: ${(e as Error).message}`, true);
+  }
+  const type = allowedStoredType(target.kind, peeked.head);
+  if (!type) {
+    await reader.cancel().catch(() => {});
+    const declared = res.headers.get("content-type")?.split(";")[0] ?? "no type";
+    throw new MediaError(
+      `the provider's ${target.kind} file is not an allowed format (${
+        describeAllowed(target.kind)
+      }); it was announced as ${declared.slice(0, 60)}`,
+      false,
+      "media_type_not_allowed",
+    );
+  }
+  const path = target.pathFor(type);
   await target.storage.upload(
     target.bucket,
-    target.path,
-    res.body.pipeThrough(capStream(opts.maxBytes)),
-    contentType,
+    path,
+    replay(peeked.chunks, reader).pipeThrough(capStream(opts.maxBytes)),
+    type.contentType,
   );
-  return contentType;
+  return { path, contentType: type.contentType, type };
 }

@@ -28,9 +28,26 @@ function memoryStorage() {
     },
     sign: () => Promise.resolve([]),
     remove: () => Promise.resolve(),
+    copy: () => Promise.resolve(),
   };
   return { storage, objects };
 }
+
+/** The start of an MP4 (an `ftyp` box, brand isom) padded to `size` bytes. */
+function mp4(size = 100): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size).fill(7);
+  out.set([0, 0, 0, 0x18, ...new TextEncoder().encode("ftypisom"), 0, 0, 2, 0]);
+  out.set(new TextEncoder().encode("isomiso2mp41"), 12);
+  return out;
+}
+
+/** A video job's target: `<path>.<ext from the bytes>`. */
+const video = (storage: StorageApi, path: string, bucket = "videos") => ({
+  storage,
+  bucket,
+  kind: "video",
+  pathFor: (t: { ext: string }) => `${path}.${t.ext}`,
+});
 
 async function withServer(
   handler: (req: Request, base: string) => Response,
@@ -64,15 +81,11 @@ const opts = (port: number, over: Partial<MediaCopyOptions> = {}): MediaCopyOpti
 
 Deno.test("media is streamed into storage from an allowed host", async () => {
   await withServer(
-    () => new Response(new Uint8Array(100).fill(7), { headers: { "content-type": "video/mp4" } }),
+    () => new Response(mp4(), { headers: { "content-type": "video/mp4" } }),
     async (base, port) => {
       const { storage, objects } = memoryStorage();
-      const type = await copyMedia(
-        `${base}/a.mp4`,
-        { storage, bucket: "videos", path: "u/j.mp4" },
-        opts(port),
-      );
-      assert.equal(type, "video/mp4");
+      const copied = await copyMedia(`${base}/a.mp4`, video(storage, "u/j"), opts(port));
+      assert.equal(copied.contentType, "video/mp4");
       assert.equal(objects.get("videos/u/j.mp4")?.length, 100);
     },
   );
@@ -87,7 +100,7 @@ Deno.test("a redirect to a host that is not allowed is refused", async () => {
     async (base, port) => {
       const { storage, objects } = memoryStorage();
       await assert.rejects(
-        copyMedia(`${base}/a.mp4`, { storage, bucket: "videos", path: "u/j.mp4" }, opts(port)),
+        copyMedia(`${base}/a.mp4`, video(storage, "u/j"), opts(port)),
         (e: unknown) => e instanceof MediaError && !e.transient && /not allowed/.test(e.message),
       );
       assert.equal(objects.size, 0);
@@ -99,11 +112,7 @@ Deno.test("plain http is refused unless insecure media is allowed (dev only)", a
   await withServer(() => new Response("x"), async (base, port) => {
     const { storage } = memoryStorage();
     await assert.rejects(
-      copyMedia(
-        `${base}/a.mp4`,
-        { storage, bucket: "videos", path: "p" },
-        opts(port, { allowInsecure: false }),
-      ),
+      copyMedia(`${base}/a.mp4`, video(storage, "p"), opts(port, { allowInsecure: false })),
       /non-https/,
     );
   });
@@ -111,11 +120,11 @@ Deno.test("plain http is refused unless insecure media is allowed (dev only)", a
 
 Deno.test("media over the size cap is refused, whether declared or streamed", async () => {
   await withServer((req) => {
-    const big = new Uint8Array(4096);
+    const big = mp4(4096);
     if (new URL(req.url).pathname === "/declared.mp4") return new Response(big);
     const stream = new ReadableStream({
       start(c) {
-        for (let i = 0; i < 8; i++) c.enqueue(new Uint8Array(512));
+        for (let i = 0; i < 8; i++) c.enqueue(i === 0 ? mp4(512) : new Uint8Array(512));
         c.close();
       },
     });
@@ -124,7 +133,7 @@ Deno.test("media over the size cap is refused, whether declared or streamed", as
     const { storage, objects } = memoryStorage();
     for (const name of ["declared.mp4", "streamed.mp4"]) {
       await assert.rejects(
-        copyMedia(`${base}/${name}`, { storage, bucket: "videos", path: name }, opts(port)),
+        copyMedia(`${base}/${name}`, video(storage, name), opts(port)),
         /larger than 1024/,
       );
     }
@@ -138,12 +147,46 @@ Deno.test("a 404 result URL is a permanent failure, a 503 a transient one", asyn
     async (base, port) => {
       const { storage } = memoryStorage();
       await assert.rejects(
-        copyMedia(`${base}/gone`, { storage, bucket: "v", path: "p" }, opts(port)),
+        copyMedia(`${base}/gone`, video(storage, "p", "v"), opts(port)),
         (e: unknown) => e instanceof MediaError && !e.transient,
       );
       await assert.rejects(
-        copyMedia(`${base}/busy`, { storage, bucket: "v", path: "p" }, opts(port)),
+        copyMedia(`${base}/busy`, video(storage, "p", "v"), opts(port)),
         (e: unknown) => e instanceof MediaError && e.transient,
+      );
+    },
+  );
+});
+
+Deno.test("an HTML page announced as video/mp4 at a .mp4 URL is refused for good and nothing is stored", async () => {
+  const page = "<!doctype html><script>alert(document.cookie)</script>";
+  await withServer(
+    () => new Response(page, { headers: { "content-type": "video/mp4" } }),
+    async (base, port) => {
+      const { storage, objects } = memoryStorage();
+      await assert.rejects(
+        copyMedia(`${base}/result.mp4`, video(storage, "u/j"), opts(port)),
+        (e: unknown) =>
+          e instanceof MediaError && !e.transient && e.code === "media_type_not_allowed" &&
+          /not an allowed format \(mp4, webm\); it was announced as video\/mp4/.test(e.message),
+      );
+      assert.equal(objects.size, 0);
+    },
+  );
+});
+
+Deno.test("the stored extension and type come from the bytes, not the URL or the announced type", async () => {
+  await withServer(
+    () => new Response(mp4(300), { headers: { "content-type": "text/html" } }),
+    async (base, port) => {
+      const { storage, objects } = memoryStorage();
+      const copied = await copyMedia(`${base}/page.html`, video(storage, "u/j"), opts(port));
+      assert.deepEqual([copied.path, copied.contentType], ["u/j.mp4", "video/mp4"]);
+      assert.deepEqual(objects.get("videos/u/j.mp4"), mp4(300), "every byte, the peeked ones too");
+      await assert.rejects(
+        copyMedia(`${base}/page.html`, { ...video(storage, "u/i"), kind: "image" }, opts(port)),
+        (e: unknown) => e instanceof MediaError && e.code === "media_type_not_allowed",
+        "an MP4 is not an image",
       );
     },
   );

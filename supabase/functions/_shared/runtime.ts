@@ -1,6 +1,6 @@
 /**
  * The real dependencies of a function instance, built once from the environment: config, the
- * Postgres pool, the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
+ * Postgres pool (sized for hosted, see db.ts), the job store, the model catalog, fal, Storage, JWT auth and the dispatcher.
  * index.ts files only pass these to their handler factory.
  */
 import { createAuthenticate } from "./auth.ts";
@@ -10,10 +10,11 @@ import { loadEnv } from "./env.ts";
 import { createFalGateway } from "./fal.ts";
 import { createInputResolver } from "./input_refs.ts";
 import { createJobs } from "./jobs.ts";
-import { createJwksSource, createJwtVerifier } from "./jwt.ts";
+import { authIssuer, createJwksSource, createJwtVerifier, USER_AUDIENCE } from "./jwt.ts";
 import { createLogger } from "./log.ts";
 import { createStorageApi } from "./media_copy.ts";
 import { createModelCatalog } from "./models.ts";
+import { withPublicSignedUrls } from "./public_url.ts";
 import { createWebhookTokens } from "./webhook_token.ts";
 
 type EdgeRuntimeLike = { waitUntil(p: Promise<unknown>): void };
@@ -28,7 +29,11 @@ export function waitUntil(p: Promise<unknown>): void {
 export function createRuntime(fn: string) {
   const env = loadEnv();
   const log = createLogger(fn);
-  const sql = createSql(env.SUPABASE_DB_URL);
+  const sql = createSql({
+    url: env.dbUrl,
+    pooled: env.dbPooled,
+    applicationName: `vidqueue-${fn}`,
+  });
   const jobs = createJobs(sql);
   const models = createModelCatalog(sql);
   const fal = createFalGateway({ falKey: env.FAL_KEY, queueBaseUrl: env.FAL_QUEUE_BASE_URL });
@@ -39,6 +44,8 @@ export function createRuntime(fn: string) {
       url: `${env.SUPABASE_URL.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`,
     }),
     legacySecret: env.LEGACY_JWT_SECRET,
+    issuer: authIssuer(env.SUPABASE_URL),
+    audience: USER_AUDIENCE,
   });
   const resolveInput = createInputResolver({ storage, env });
   const tokens = createWebhookTokens({
@@ -55,6 +62,8 @@ export function createRuntime(fn: string) {
     fal,
     storage,
     tokens,
+    /** Storage whose signed URLs are handed to clients (on PUBLIC_URL when set). */
+    clientStorage: withPublicSignedUrls(storage, env),
     authenticate: createAuthenticate(verifyJwt),
     dispatch,
     waitUntil,

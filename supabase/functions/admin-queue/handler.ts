@@ -17,7 +17,7 @@ import type { FalGateway } from "../_shared/fal.ts";
 import { json, readJsonObject, withCors } from "../_shared/http.ts";
 import type { Logger } from "../_shared/log.ts";
 import type { ModelCatalog } from "../_shared/models.ts";
-import { describeIssue } from "../generate-video/schema.ts";
+import { describeIssue } from "../_shared/zod_issue.ts";
 import { AdminAction, parseWindow } from "./schema.ts";
 import type { AdminStore } from "./store.ts";
 

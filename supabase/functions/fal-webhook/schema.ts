@@ -1,4 +1,4 @@
-/** The body fal POSTs to a webhook (REFERENCE.md "fal webhooks"). */
+/** The body fal POSTs to a webhook (docs/fal-protocol.md, "Webhooks"). */
 import { z } from "zod";
 
 export const FalWebhookBody = z.object({

@@ -1,7 +1,10 @@
 /**
  * `generate-video`: validates the request, applies idempotency and limits, reserves credits and
  * inserts the job(s) in one SQL call, answers `202` at once, then dispatches to fal in the
- * background (`waitUntil`). Nothing is written when validation, limits or credits say no.
+ * background (`waitUntil`). Nothing is written when validation, limits or credits say no. Start
+ * images cost Storage requests (a copy, a signing call and a download each), so they are checked
+ * last: after everything the catalog can decide and after a dry run of the create (limits,
+ * credits, idempotency), and each distinct image once per request.
  *
  *   {prompt | template_id + variables, model?, duration?, aspect_ratio?, image_path?} → {job}
  *   {items: [those, …], title?}                                    → {parent, jobs} (all or none)
@@ -9,6 +12,8 @@
  *   {retry_of: <failed or canceled batch/story>}                      → {parent, jobs}
  *   GET ?templates → the template catalog, batch and story limits (public, for pickers).
  */
+import type { CreateChecks } from "../_shared/create_checks.ts";
+import type { DiscardInputImages } from "../_shared/input_images.ts";
 import { priorityOf } from "../_shared/priority.ts";
 import type { Authenticate, AuthUser } from "../_shared/auth.ts";
 import { AppError, toErrorResponse } from "../_shared/errors.ts";
@@ -32,12 +37,22 @@ import {
   parseRequest,
   type StoryRequest,
 } from "./schema.ts";
-import { resolveVideo, type VideoRequestDeps } from "./video_request.ts";
+import {
+  buildVideo,
+  imageKey,
+  type PlannedVideo,
+  planVideo,
+  type VideoRequestDeps,
+} from "./video_request.ts";
 
 export interface GenerateDeps extends VideoRequestDeps {
   authenticate: Authenticate;
   jobs: Jobs;
   pipelines: Pipelines;
+  /** Dry runs of the creates: limits and credits before any start image is checked. */
+  checks: CreateChecks;
+  /** Removes start-image snapshots made for a request that created nothing new. */
+  discardImages: DiscardInputImages;
   dispatch: () => Promise<number>;
   waitUntil: (p: Promise<unknown>) => void;
   limits: { USER_MAX_QUEUED: number; USER_SUBMITS_PER_MIN: number };
@@ -73,20 +88,79 @@ export function createGenerateHandler(deps: GenerateDeps): (req: Request) => Pro
     );
   }
 
+  /**
+   * Checks each distinct start image of `plans` once; resolves to the reference per image key.
+   * A refusal names the first item that uses the image (`items.<i>.` when `prefixed`); the
+   * snapshots already made are then discarded.
+   */
+  async function checkImages(
+    user: AuthUser,
+    plans: PlannedVideo[],
+    prefixed: boolean,
+  ): Promise<Map<string, string>> {
+    const firstUse = new Map<string, number>();
+    plans.forEach((p, i) => {
+      if (p.image && !firstUse.has(imageKey(p.image))) firstUse.set(imageKey(p.image), i);
+    });
+    const keys = [...firstUse.keys()];
+    const settled = await Promise.allSettled(keys.map((k) => {
+      const image = plans[firstUse.get(k)!]!.image!;
+      return deps.checkImage(user, image.path, { trusted: image.trusted });
+    }));
+    const refs = new Map<string, string>();
+    settled.forEach((r, i) => r.status === "fulfilled" && refs.set(keys[i]!, r.value));
+    const failed = settled.findIndex((r) => r.status === "rejected");
+    if (failed >= 0) {
+      await deps.discardImages([...refs.values()]);
+      const e = (settled[failed] as PromiseRejectedResult).reason;
+      const item = firstUse.get(keys[failed]!)!;
+      if (prefixed && e instanceof AppError) {
+        throw new AppError(e.code, `items.${item}.${e.message}`, e.headers);
+      }
+      throw e;
+    }
+    return refs;
+  }
+
+  /** Runs `create`; the snapshots behind `refs` go when it fails or only replays. */
+  async function keepingImages<T extends { replayed: boolean }>(
+    refs: Iterable<string>,
+    create: () => Promise<T>,
+  ): Promise<T> {
+    const made = [...refs];
+    try {
+      const created = await create();
+      if (created.replayed) await deps.discardImages(made);
+      return created;
+    } catch (e) {
+      await deps.discardImages(made);
+      throw e;
+    }
+  }
+
   async function video(user: AuthUser, request: GenerateRequest, key: string | null) {
     const { idempotency_key: _key, ...hashed } = request;
-    const resolved = await resolveVideo(deps, user, request);
-    const created = await deps.jobs.create({
+    const plan = await planVideo(deps, request);
+    const args = {
       userId: user.id,
       kind: "video",
-      model: resolved.model.id,
-      input: resolved.input,
-      cost: resolved.cost,
+      model: plan.model.id,
+      cost: plan.cost,
       priority: priorityOf(user.claims),
       idempotencyKey: key,
-      requestHash: await requestHash({ ...hashed, model: resolved.model.id }),
+      requestHash: await requestHash({ ...hashed, model: plan.model.id }),
       limits: limitsOf(),
-    });
+    };
+    let refs = new Map<string, string>();
+    if (plan.image) {
+      await deps.checks.job({ ...args, input: buildVideo(plan, null).input });
+      refs = await checkImages(user, [plan], false);
+    }
+    const ref = plan.image ? refs.get(imageKey(plan.image))! : null;
+    const created = await keepingImages(
+      refs.values(),
+      () => deps.jobs.create({ ...args, input: buildVideo(plan, ref).input }),
+    );
     return accepted({ job: created.job }, created.replayed, {
       job_id: created.job.id,
       user_id: user.id,
@@ -94,37 +168,46 @@ export function createGenerateHandler(deps: GenerateDeps): (req: Request) => Pro
   }
 
   async function batch(user: AuthUser, request: BatchRequest, key: string | null) {
-    const settled = await Promise.allSettled(
-      request.items.map((item) => resolveVideo(deps, user, item)),
-    );
-    const children = settled.map((r, i) => {
-      if (r.status === "fulfilled") {
-        return {
-          kind: "video" as const,
-          model: r.value.model.id,
-          input: r.value.input,
-          cost: r.value.cost,
-          item: i + 1,
-        };
-      }
+    const settled = await Promise.allSettled(request.items.map((item) => planVideo(deps, item)));
+    const plans = settled.map((r, i) => {
+      if (r.status === "fulfilled") return r.value;
       const e = r.reason;
       if (e instanceof AppError) throw new AppError(e.code, `items.${i}.${e.message}`, e.headers);
       throw e;
     });
+    const childrenWith = (refs: Map<string, string>) =>
+      plans.map((p, i) => {
+        const built = buildVideo(p, p.image ? refs.get(imageKey(p.image)) ?? null : null);
+        return {
+          kind: "video" as const,
+          model: built.model.id,
+          input: built.input,
+          cost: built.cost,
+          item: i + 1,
+        };
+      });
     const { idempotency_key: _key, ...hashed } = request;
-    const n = children.length;
+    const n = plans.length;
+    const args = {
+      userId: user.id,
+      kind: "batch" as const,
+      input: { prompt: request.title ?? `Batch of ${n} video${n === 1 ? "" : "s"}`, items: n },
+      priority: priorityOf(user.claims),
+      idempotencyKey: key,
+      requestHash: await requestHash({ kind: "batch", ...hashed }),
+      limits: limitsOf(),
+    };
+    let refs = new Map<string, string>();
+    if (plans.some((p) => p.image)) {
+      await deps.checks.parent({ ...args, children: childrenWith(refs) });
+      refs = await checkImages(user, plans, true);
+    }
     return parentAnswer(
       user,
-      await deps.pipelines.create({
-        userId: user.id,
-        kind: "batch",
-        input: { prompt: request.title ?? `Batch of ${n} video${n === 1 ? "" : "s"}`, items: n },
-        children,
-        priority: priorityOf(user.claims),
-        idempotencyKey: key,
-        requestHash: await requestHash({ kind: "batch", ...hashed }),
-        limits: limitsOf(),
-      }),
+      await keepingImages(
+        refs.values(),
+        () => deps.pipelines.create({ ...args, children: childrenWith(refs) }),
+      ),
     );
   }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createGenerateHandler } from "./handler.ts";
+import { AppError } from "../_shared/errors.ts";
 import { priorityOf } from "../_shared/priority.ts";
 import { type CreateJobArgs, mapDbError } from "../_shared/jobs.ts";
 import {
@@ -30,6 +31,8 @@ function setup(
   opts: {
     models?: Parameters<typeof fakeCatalog>[0];
     pipelines?: ReturnType<typeof fakePipelines>;
+    /** Answers of the create dry runs (default: the create would go through). */
+    check?: () => Promise<boolean>;
   } = {},
 ) {
   const row = jobRow({ status: "queued" });
@@ -40,19 +43,36 @@ function setup(
   const bg = collectWaitUntil();
   let dispatched = 0;
   const pipes = opts.pipelines ?? fakePipelines();
+  const discarded: string[] = [];
+  const checked: unknown[] = [];
+  const imageChecks: string[] = [];
   const handler = createGenerateHandler({
     authenticate: authenticateAs(),
     jobs,
     models: fakeCatalog(opts.models),
     templates: fakeTemplates(),
     pipelines: pipes.pipelines,
-    checkImage: fakeCheckImage,
+    checkImage: (user, path) => (imageChecks.push(path), fakeCheckImage(user, path)),
+    discardImages: (refs) => (discarded.push(...refs), Promise.resolve()),
+    checks: {
+      job: (a) => (checked.push(a), opts.check?.() ?? Promise.resolve(false)),
+      parent: (a) => (checked.push(a), opts.check?.() ?? Promise.resolve(false)),
+    },
     dispatch: () => Promise.resolve(++dispatched),
     waitUntil: bg.waitUntil,
     limits: LIMITS,
     log: silentLog,
   });
-  return { handler, calls, bg, dispatched: () => dispatched, pipes };
+  return {
+    handler,
+    calls,
+    bg,
+    dispatched: () => dispatched,
+    pipes,
+    discarded,
+    checked,
+    imageChecks,
+  };
 }
 
 const ALL_MODELS = [MINIMAX, KLING, I2V, FLUX, KOKORO, COMPOSE];
@@ -246,6 +266,95 @@ Deno.test("image refusals: someone else's folder, a model without image input, a
   );
   assert.match(needs.message, /image_path: minimax-i2v needs a start image/);
   assert.equal(calls.create, undefined);
+});
+
+Deno.test("a user at their limit is refused before any start image is checked", async () => {
+  const limited = () =>
+    Promise.reject(new AppError("rate_limited", "too many queued jobs", { "retry-after": "7" }));
+  const { handler, imageChecks, pipes, calls } = setup(undefined, {
+    models: ALL_MODELS,
+    check: limited,
+  });
+  const items = Array.from({ length: 5 }, (_, i) => ({
+    prompt: `scene ${i}`,
+    image_path: `${USER_ID}/cat-${i}.png`,
+  }));
+  const batch = await handler(post({ items }));
+  assert.equal(batch.status, 429);
+  assert.equal(batch.headers.get("retry-after"), "7");
+  await batch.body?.cancel();
+  const one = await handler(post({ prompt: "x", image_path: `${USER_ID}/cat.png` }));
+  assert.equal(one.status, 429);
+  await one.body?.cancel();
+  assert.deepEqual(imageChecks, [], "no image was checked");
+  assert.equal(pipes.created.length, 0);
+  assert.equal(calls.create, undefined);
+});
+
+Deno.test("a batch checks each distinct start image once and shares its reference", async () => {
+  const { handler, imageChecks, pipes, checked } = setup(undefined, { models: ALL_MODELS });
+  const same = `${USER_ID}/cat.png`;
+  const res = await handler(post({
+    items: [
+      { prompt: "a", image_path: same },
+      { prompt: "b", image_path: same },
+      { prompt: "c", image_path: `inputs/${same}` },
+      { prompt: "d", image_path: `${USER_ID}/dog.png` },
+      { prompt: "e", model: KLING.id },
+    ],
+  }));
+  assert.equal(res.status, 202);
+  await res.body?.cancel();
+  assert.deepEqual(imageChecks, [same, `${USER_ID}/dog.png`], "inputs/<path> is the same image");
+  assert.equal(checked.length, 1, "the limits were checked first, once");
+  assert.deepEqual(
+    pipes.created[0]!.children.map((c) => c.input.image_url ?? null),
+    [
+      `storage://inputs/${same}`,
+      `storage://inputs/${same}`,
+      `storage://inputs/${same}`,
+      `storage://inputs/${USER_ID}/dog.png`,
+      null,
+    ],
+  );
+});
+
+Deno.test("a batch image refusal names its first item and discards the images already checked", async () => {
+  const { handler, pipes, discarded } = setup(undefined, { models: ALL_MODELS });
+  const bad = await errorOf(
+    await handler(post({
+      items: [
+        { prompt: "a", image_path: `${USER_ID}/cat.png` },
+        { prompt: "b", image_path: "someone/cat.png" },
+        { prompt: "c", image_path: "someone/cat.png" },
+      ],
+    })),
+  );
+  assert.equal(bad.status, 400);
+  assert.match(bad.message, /^items\.1\.image_path: must be in your own folder/);
+  assert.deepEqual(discarded, [`storage://inputs/${USER_ID}/cat.png`]);
+  assert.equal(pipes.created.length, 0);
+});
+
+Deno.test("the checked image is discarded when the create refuses or only replays", async () => {
+  const refused = setup(() => Promise.reject(new AppError("insufficient_credits", "no")), {
+    models: ALL_MODELS,
+  });
+  const res = await refused.handler(post({ prompt: "x", image_path: `${USER_ID}/cat.png` }));
+  assert.equal(res.status, 402);
+  await res.body?.cancel();
+  assert.deepEqual(refused.discarded, [`storage://inputs/${USER_ID}/cat.png`]);
+
+  const replay = setup(undefined, {
+    models: ALL_MODELS,
+    pipelines: fakePipelines({ replayed: true }),
+  });
+  const again = await replay.handler(
+    post({ items: [{ prompt: "x", image_path: `${USER_ID}/a.png` }] }),
+  );
+  assert.equal(again.status, 202);
+  await again.body?.cancel();
+  assert.deepEqual(replay.discarded, [`storage://inputs/${USER_ID}/a.png`]);
 });
 
 Deno.test("a batch resolves every item and asks for all of them in one all-or-nothing call", async () => {

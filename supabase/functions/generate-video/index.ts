@@ -1,5 +1,6 @@
 // Wires the real dependencies into the generate-video handler.
-import { createInputImageCheck } from "../_shared/input_images.ts";
+import { createCreateChecks } from "../_shared/create_checks.ts";
+import { createInputImageCheck, createInputImageDiscard } from "../_shared/input_images.ts";
 import { createPipelines } from "../_shared/pipelines.ts";
 import { createRuntime } from "../_shared/runtime.ts";
 import { createTemplateCatalog } from "../_shared/templates.ts";
@@ -12,4 +13,6 @@ Deno.serve(createGenerateHandler({
   templates: createTemplateCatalog(rt.sql),
   pipelines: createPipelines(rt.sql),
   checkImage: createInputImageCheck(rt),
+  discardImages: createInputImageDiscard(rt),
+  checks: createCreateChecks(rt.sql),
 }));

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { BATCH_MAX_ITEMS, STORY_MAX_SCENES } from "../_shared/pipelines.ts";
+import { describeIssue } from "../_shared/zod_issue.ts";
 
 const videoFields = {
   prompt: z.string().trim().min(1, "must not be empty").max(2000).optional(),
@@ -108,16 +109,4 @@ export function parseRequest(
   }
   if ("retry_of" in body) return attempt(RetryRequest, (request) => ({ kind: "retry", request }));
   return attempt(GenerateRequest, (request) => ({ kind: "video", request }));
-}
-
-/** The first problem of a failed parse, naming the field. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid request";
-  if (issue.code === "unrecognized_keys") {
-    const at = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    return `${at}unknown field(s): ${issue.keys.join(", ")}`;
-  }
-  const field = issue.path.join(".") || "body";
-  return `${field}: ${issue.message}`;
 }

@@ -3,12 +3,13 @@
  * input and the cost. The prompt comes from the request or from a template filled with its
  * variables; a start image (`image_path`, or the template's default image) is checked and stored
  * as a Storage reference the dispatcher signs at submit time. Every refusal is a 400 naming the
- * field, before any credit moves.
+ * field, before any credit moves. In two steps, so the costly one runs last: `planVideo` decides
+ * everything from the catalog alone (model, options, cost, which image), then the caller checks
+ * its limits and each distinct start image once, and `buildVideo` puts the image's reference in.
  */
-import type { AuthUser } from "../_shared/auth.ts";
 import { AppError } from "../_shared/errors.ts";
 import { buildFalInput } from "../_shared/fal_input.ts";
-import type { CheckInputImage } from "../_shared/input_images.ts";
+import { type CheckInputImage, normalizeInputPath } from "../_shared/input_images.ts";
 import { type Model, type ModelCatalog, modelCost } from "../_shared/models.ts";
 import { renderTemplate, type TemplateCatalog } from "../_shared/templates.ts";
 import type { BatchItem } from "./schema.ts";
@@ -82,12 +83,19 @@ async function pickModel(
   return model;
 }
 
-/** Validates one video request for `user` and builds its job. */
-export async function resolveVideo(
-  deps: VideoRequestDeps,
-  user: AuthUser,
-  req: BatchItem,
-): Promise<ResolvedVideo> {
+/** A video request decided without touching Storage: its image is still to be checked. */
+export interface PlannedVideo {
+  model: Model;
+  cost: number;
+  prompt: string;
+  duration: number | null;
+  aspect_ratio: string | null;
+  /** The start image to check, if any (`trusted`: the template's own image). */
+  image: { path: string; trusted: boolean } | null;
+}
+
+/** Validates one video request for `user` from the catalog alone (no Storage request). */
+export async function planVideo(deps: VideoRequestDeps, req: BatchItem): Promise<PlannedVideo> {
   if (req.variables && !req.template_id) {
     throw new AppError("invalid_input", "variables: only with a template_id");
   }
@@ -100,15 +108,32 @@ export async function resolveVideo(
   const imagePath = req.image_path ?? template?.default_image_path ?? undefined;
   const model = await pickModel(deps, req, template?.model ?? null, imagePath !== undefined);
   checkOptions(model, req, prompt, imagePath);
-  const imageRef = imagePath
-    ? await deps.checkImage(user, imagePath, { trusted: req.image_path === undefined })
-    : null;
   const duration = req.duration ?? model.default_duration;
-  const input = buildFalInput(model, {
+  return {
+    model,
+    cost: modelCost(model, duration),
     prompt,
     duration,
-    aspect_ratio: req.aspect_ratio,
+    aspect_ratio: req.aspect_ratio ?? null,
+    // Normalised, so `inputs/<uid>/a.png` and `<uid>/a.png` are one image, checked once.
+    image: imagePath
+      ? { path: normalizeInputPath(imagePath), trusted: req.image_path === undefined }
+      : null,
+  };
+}
+
+/** The job of a planned video, with its checked image's reference (null: none, or not yet). */
+export function buildVideo(plan: PlannedVideo, imageRef: string | null): ResolvedVideo {
+  const input = buildFalInput(plan.model, {
+    prompt: plan.prompt,
+    duration: plan.duration,
+    aspect_ratio: plan.aspect_ratio,
     image_url: imageRef,
   });
-  return { model, input, cost: modelCost(model, duration) };
+  return { model: plan.model, input, cost: plan.cost };
+}
+
+/** The key under which a planned image is checked once per request. */
+export function imageKey(image: { path: string; trusted: boolean }): string {
+  return `${image.trusted ? "t" : "u"}:${image.path}`;
 }

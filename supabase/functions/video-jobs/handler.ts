@@ -1,7 +1,9 @@
 /**
  * `video-jobs`: a user's jobs and credits (read through RLS), one job with a fresh signed URL,
  * the model catalog, and the actions cancel, retry and delete. Reads are only ever triggered by
- * the client (snapshot on subscribe, one signed URL per completed job), never by a timer.
+ * the client (snapshot on subscribe, one signed URL per completed job), never by a timer. A
+ * delete removes only the Storage objects no other live job of the user refers to (jobs share
+ * them: retried batches, stories and their compose job, start-image snapshots; job_media.ts).
  */
 import type { Authenticate, AuthUser } from "../_shared/auth.ts";
 import { AppError, toErrorResponse } from "../_shared/errors.ts";
@@ -11,18 +13,20 @@ import type { JobRow, Jobs, PublicJob } from "../_shared/jobs.ts";
 import type { Logger } from "../_shared/log.ts";
 import type { ModelCatalog } from "../_shared/models.ts";
 import { modelCost } from "../_shared/models.ts";
+import type { JobMedia } from "../_shared/job_media.ts";
 import type { StorageApi } from "../_shared/media_copy.ts";
 import { VIDEOS_BUCKET } from "../_shared/finalize.ts";
 import { ActionRequest, decodeCursor, encodeCursor } from "./schema.ts";
 import type { Pipelines } from "../_shared/pipelines.ts";
 import { priorityOf } from "../_shared/priority.ts";
-import { describeIssue } from "../generate-video/schema.ts";
+import { describeIssue } from "../_shared/zod_issue.ts";
 
 export interface VideoJobsDeps {
   authenticate: Authenticate;
   jobs: Jobs;
   models: ModelCatalog;
   storage: StorageApi;
+  media: JobMedia;
   fal: FalGateway;
   pipelines: Pick<Pipelines, "retry" | "children">;
   dispatch: () => Promise<number>;
@@ -166,9 +170,12 @@ export function createVideoJobsHandler(deps: VideoJobsDeps): (req: Request) => P
         }
         const removed = await deps.jobs.remove(id, user.id);
         if (!removed) throw new AppError("not_found", "No such job.");
-        if (row.storage_path) {
-          await deps.storage.remove(VIDEOS_BUCKET, [row.storage_path]).catch((e) =>
-            deps.log("storage remove failed", { job_id: id, error: String(e) })
+        // Asked after the delete committed, so of two racing deletes the later one sees both.
+        const unused = await deps.media.unusedAfterDelete(id, user.id);
+        for (const bucket of new Set(unused.map((o) => o.bucket))) {
+          const names = unused.filter((o) => o.bucket === bucket).map((o) => o.name);
+          await deps.storage.remove(bucket, names).catch((e) =>
+            deps.log("storage remove failed", { job_id: id, bucket, error: String(e) })
           );
         }
         return json({ job: { ...(await deps.jobs.publicJob(id)), video_url: null } });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createVideoJobsHandler } from "./handler.ts";
 import type { FalGateway } from "../_shared/fal.ts";
+import type { StorageObject } from "../_shared/job_media.ts";
 import type { StorageApi } from "../_shared/media_copy.ts";
 import type { JobRow, PublicJob } from "../_shared/jobs.ts";
 import {
@@ -17,13 +18,22 @@ const JOB_ID = "10000000-0000-4000-8000-000000000001";
 
 const retriedParents: string[] = [];
 
-function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] = []) {
+function setup(
+  overrides: Parameters<typeof fakeJobs>[0],
+  falCancels: string[] = [],
+  unused: StorageObject[] = [],
+) {
   const { jobs, calls } = fakeJobs(overrides);
   const removed: string[] = [];
+  const order: string[] = [];
   const storage: StorageApi = {
     upload: () => Promise.resolve(),
     sign: (_b, paths) => Promise.resolve(paths.map((p) => `http://storage/signed/${p}?token=t`)),
-    remove: (_b, paths) => (removed.push(...paths), Promise.resolve()),
+    remove: (b, paths) => (removed.push(...paths), order.push(`remove ${b}`), Promise.resolve()),
+    copy: () => Promise.reject(new Error("unused")),
+  };
+  const media = {
+    unusedAfterDelete: (id: string) => (order.push(`asked ${id}`), Promise.resolve(unused)),
   };
   const fal: FalGateway = {
     submit: () => Promise.reject(new Error("unused")),
@@ -37,6 +47,7 @@ function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] =
     jobs,
     models: fakeCatalog(),
     storage,
+    media,
     fal,
     pipelines: {
       retry: (a) => {
@@ -53,7 +64,7 @@ function setup(overrides: Parameters<typeof fakeJobs>[0], falCancels: string[] =
     limits: { USER_MAX_QUEUED: 5, USER_SUBMITS_PER_MIN: 10 },
     log: silentLog,
   });
-  return { handler, calls, removed, bg };
+  return { handler, calls, removed, bg, order };
 }
 
 const get = (query = "", auth = true) =>
@@ -153,13 +164,46 @@ Deno.test("retry of a failed job creates a new job with its own reservation, onc
 
 Deno.test("delete hides a finished job and removes its video", async () => {
   const done = jobRow({ id: JOB_ID, status: "completed", storage_path: "u/j.mp4" });
-  const { handler, removed } = setup({
+  const { handler, removed } = setup(
+    {
+      getForUser: () => found(done),
+      remove: () => Promise.resolve(done),
+      publicJob: () => Promise.resolve(publicJob(done)),
+    },
+    [],
+    [{ bucket: "videos", name: "u/j.mp4" }],
+  );
+  assert.equal((await handler(post({ action: "delete", id: JOB_ID }))).status, 200);
+  assert.deepEqual(removed, ["u/j.mp4"]);
+});
+
+Deno.test("delete removes only what no live job still uses, asked after the delete, per bucket", async () => {
+  const done = jobRow({ id: JOB_ID, status: "completed", storage_path: "u/shared.mp4" });
+  const shared = setup({
     getForUser: () => found(done),
     remove: () => Promise.resolve(done),
     publicJob: () => Promise.resolve(publicJob(done)),
   });
-  assert.equal((await handler(post({ action: "delete", id: JOB_ID }))).status, 200);
-  assert.deepEqual(removed, ["u/j.mp4"]);
+  assert.equal((await shared.handler(post({ action: "delete", id: JOB_ID }))).status, 200);
+  assert.deepEqual(shared.removed, [], "another job shows this video: it stays");
+  assert.deepEqual(shared.order, [`asked ${JOB_ID}`]);
+
+  const last = setup(
+    {
+      getForUser: () => found(done),
+      remove: () => Promise.resolve(done),
+      publicJob: () => Promise.resolve(publicJob(done)),
+    },
+    [],
+    [
+      { bucket: "videos", name: "u/shared.mp4" },
+      { bucket: "inputs", name: "u/.snapshots/s/a.png" },
+      { bucket: "videos", name: "u/child.png" },
+    ],
+  );
+  assert.equal((await last.handler(post({ action: "delete", id: JOB_ID }))).status, 200);
+  assert.deepEqual(last.removed, ["u/shared.mp4", "u/child.png", "u/.snapshots/s/a.png"]);
+  assert.deepEqual(last.order, [`asked ${JOB_ID}`, "remove videos", "remove inputs"]);
 });
 
 Deno.test("an id that is not a UUID is a 404, not a server error", async () => {

@@ -47,14 +47,29 @@ select is(
    order by (payload -> 'job' ->> 'version')::int desc limit 1),
   true, 'the delete is broadcast so clients drop the job');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a0000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
-select is((select count(*)::int from public.jobs where id = :'done'), 0,
+-- A read as the functions make it for a user: vidqueue_reader with the user's claims. The first
+-- column of the first row as text, or 'error <SQLSTATE>'.
+create function pg_temp.read_as(p_sub text, p_query text) returns text language plpgsql as $$
+declare
+  v text;
+begin
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', p_sub, 'role', 'authenticated')::text, true);
+  set local role vidqueue_reader;
+  execute p_query into v;
+  reset role;
+  return v;
+exception when others then
+  reset role;
+  return 'error ' || sqlstate;
+end
+$$;
+select is(pg_temp.read_as('a0000000-0000-4000-8000-000000000001',
+  format('select count(*) from public.jobs where id = %L', :'done')), '0',
   'the owner no longer reads the deleted job');
-select is((select count(*)::int from public.jobs where id = :'waiting'), 1,
+select is(pg_temp.read_as('a0000000-0000-4000-8000-000000000001',
+  format('select count(*) from public.jobs where id = %L', :'waiting')), '1',
   'but still reads the others');
-reset role;
 
 select is((select count(*)::int from public.jobs where id = :'done'), 1,
   'the row is kept for the service');

@@ -84,13 +84,27 @@ select is(pg_temp.pub(:'job') -> 'error',
   'a failed job has an error object');
 select is((pg_temp.pub(:'job') ->> 'progress')::int, 0, 'and progress 0');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a0000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
-select is((select (vidqueue.job_public(j) ->> 'queue_position')::int from public.jobs j
-  where j.id = :'later'), 2,
+-- A read as the functions make it for a user: vidqueue_reader with the user's claims. The first
+-- column of the first row as text, or 'error <SQLSTATE>'.
+create function pg_temp.read_as(p_sub text, p_query text) returns text language plpgsql as $$
+declare
+  v text;
+begin
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', p_sub, 'role', 'authenticated')::text, true);
+  set local role vidqueue_reader;
+  execute p_query into v;
+  reset role;
+  return v;
+exception when others then
+  reset role;
+  return 'error ' || sqlstate;
+end
+$$;
+select is(pg_temp.read_as('a0000000-0000-4000-8000-000000000001', format(
+  'select vidqueue.job_public(j) ->> ''queue_position'' from public.jobs j where j.id = %L',
+  :'later')), '2',
   'as the user, the queue position still counts the other user''s job that RLS hides');
-reset role;
 
 select * from finish();
 rollback;

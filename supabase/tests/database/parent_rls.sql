@@ -25,26 +25,39 @@ select vidqueue.job_completed(:'c1', 'a0000000-0000-4000-8000-000000000001/1.mp4
 select (vidqueue.job_public(j) ->> 'progress')::int as service_progress
 from public.jobs j where j.id = :'parent' \gset
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a0000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
-select is((select count(*)::int from public.jobs), 3, 'the owner sees the parent and its children');
-select is(
-  (select (vidqueue.job_public(j) ->> 'progress')::int from public.jobs j where j.id = :'parent'),
-  :service_progress, 'the owner reads the same progress as the service (50)');
+-- A read as the functions make it for a user: vidqueue_reader with the user's claims. The first
+-- column of the first row as text, or 'error <SQLSTATE>'.
+create function pg_temp.read_as(p_sub text, p_query text) returns text language plpgsql as $$
+declare
+  v text;
+begin
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', p_sub, 'role', 'authenticated')::text, true);
+  set local role vidqueue_reader;
+  execute p_query into v;
+  reset role;
+  return v;
+exception when others then
+  reset role;
+  return 'error ' || sqlstate;
+end
+$$;
+\set owner a0000000-0000-4000-8000-000000000001
+select is(pg_temp.read_as(:'owner', 'select count(*) from public.jobs'), '3',
+  'the owner sees the parent and its children');
+select is(pg_temp.read_as(:'owner', format(
+  'select vidqueue.job_public(j) ->> ''progress'' from public.jobs j where j.id = %L', :'parent')),
+  :'service_progress', 'the owner reads the same progress as the service (50)');
 select is(:service_progress, 50, 'one of two equal items done is 50%');
-select is(
-  (select (vidqueue.job_public(j) -> 'pipeline' ->> 'completed')::int from public.jobs j
-   where j.id = :'parent'), 1, 'and the pipeline summary');
-select throws_ok(
-  format($$ select vidqueue.parent_retry('a0000000-0000-4000-8000-000000000001', %L, 0) $$,
-    :'parent'),
-  '42501', null, 'users cannot call the pipeline functions directly');
+select is(pg_temp.read_as(:'owner', format(
+  'select vidqueue.job_public(j) -> ''pipeline'' ->> ''completed'' from public.jobs j where j.id = %L',
+  :'parent')), '1', 'and the pipeline summary');
+select is(pg_temp.read_as(:'owner', format(
+  $$ select vidqueue.parent_retry('a0000000-0000-4000-8000-000000000001', %L, 0) $$, :'parent')),
+  'error 42501', 'users cannot call the pipeline functions directly');
 
-select set_config('request.jwt.claims',
-  '{"sub":"b0000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
-select is((select count(*)::int from public.jobs), 0, 'a stranger sees neither parent nor children');
-reset role;
+select is(pg_temp.read_as('b0000000-0000-4000-8000-000000000002', 'select count(*) from public.jobs'),
+  '0', 'a stranger sees neither parent nor children');
 
 set local role anon;
 select throws_ok($$ select count(*) from public.jobs $$, '42501', null, 'anon cannot read jobs');

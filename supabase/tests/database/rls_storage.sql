@@ -28,6 +28,8 @@ declare
   v_rows int;
 begin
   perform set_config('request.jwt.claims', p_claims::text, true);
+  -- What the Storage API sets for its own queries (hosted refuses DELETEs without it).
+  perform set_config('storage.allow_delete_query', 'true', true);
   execute format('set local role %I', p_claims ->> 'role');
   execute p_sql;
   get diagnostics v_rows = row_count;

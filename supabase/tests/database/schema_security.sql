@@ -1,7 +1,10 @@
 -- Structural guarantees: RLS on every table, functions pinned to an empty search_path, SECURITY
--- DEFINER only where needed, and the API roles can call only the read helpers.
+-- DEFINER only where needed (queue_position counts other users' rows; the auth.users triggers and
+-- the jobs triggers a user deletion fires run as the service, see
+-- 20251207000200_user_deletion.sql), the API roles can call nothing and vidqueue_reader only the
+-- read helpers.
 begin;
-select plan(9);
+select plan(10);
 
 insert into auth.users (id, email) values
   ('a0000000-0000-4000-8000-000000000001', 'owner@example.com');
@@ -25,15 +28,18 @@ begin
 end
 $$;
 select is(pg_temp.vidqueue_functions('p.prosecdef'),
-  array['on_auth_user_created', 'on_auth_user_upgraded', 'queue_position'],
-  'only the auth triggers and queue_position are SECURITY DEFINER');
+  array['admin_stats_on_change', 'broadcast_job', 'on_auth_user_created', 'on_auth_user_deleted',
+    'on_auth_user_upgraded', 'queue_position', 'sync_parent_of_job'],
+  'only the triggers and queue_position are SECURITY DEFINER');
 select is(
   pg_temp.vidqueue_functions($$ has_function_privilege('authenticated', p.oid, 'execute') $$),
-  array['job_progress', 'job_public', 'model_cost', 'queue_position'],
-  'authenticated may call only the read helpers');
+  null, 'authenticated may call no vidqueue function');
 select is(pg_temp.vidqueue_functions($$ has_function_privilege('anon', p.oid, 'execute') $$),
-  array['model_cost'],
-  'anon may call only model_cost');
+  null, 'anon may call no vidqueue function');
+select is(
+  pg_temp.vidqueue_functions($$ has_function_privilege('vidqueue_reader', p.oid, 'execute') $$),
+  array['is_admin', 'job_progress', 'job_public', 'queue_position', 'uid'],
+  'vidqueue_reader may call only the read helpers');
 select is_empty(
   $$ select table_name, privilege_type from information_schema.role_table_grants
      where table_schema = 'public' and grantee in ('anon', 'authenticated')

@@ -5,7 +5,7 @@
  */
 import { AppError } from "../errors.ts";
 import type { PublicJob } from "../jobs.ts";
-import type { StorageApi } from "../media_copy.ts";
+import { MediaError, type StorageApi } from "../media_copy.ts";
 import type { Model } from "../models.ts";
 import type { CreateParentArgs, ParentWithChildren, Pipelines } from "../pipelines.ts";
 import type { Template, TemplateCatalog } from "../templates.ts";
@@ -144,7 +144,16 @@ export function memoryStorage(files: Record<string, Uint8Array<ArrayBuffer>> = {
         paths.map((p) => (files[`${bucket}/${p}`] ? `https://storage.test/${bucket}/${p}` : null)),
       );
     },
-    remove: () => Promise.resolve(),
+    remove: (bucket, paths) => {
+      for (const p of paths) delete files[`${bucket}/${p}`];
+      return Promise.resolve();
+    },
+    copy: (bucket, from, to) => {
+      const bytes = files[`${bucket}/${from}`];
+      if (!bytes) return Promise.reject(new MediaError(`no such object ${bucket}/${from}`, false));
+      files[`${bucket}/${to}`] = bytes.slice();
+      return Promise.resolve();
+    },
   };
   const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);

@@ -1,5 +1,5 @@
 -- The client's job object says why a queued job waits: `queue_reason` is null, or, while the job
--- is queued after the provider refused its submit (20251207100000_dispatch_attempts.sql),
+-- is queued after the provider refused its submit (20251207400000_dispatch_attempts.sql),
 -- `{code, message, retry_at}` — e.g. `{"code":"provider_unavailable","message":"fal answered
 -- 503","retry_at":"…"}` — where retry_at is when it will be submitted again. `error` stays null
 -- meanwhile: the job has not failed. Every other key is unchanged.

@@ -24,9 +24,9 @@
 -- Functions (this migration holds the full current definition of each):
 --   vidqueue.job_claim_uncapped(p_max_concurrency int, p_user_max_active int, p_limit int
 --       default 1) returns setof public.jobs
---     SUPERSEDES the definition in 20250601000600_job_state_machine.sql (renamed by
---     20250602000100_daily_credit_cap.sql). As before, plus: dispatch_seq + 1 on each claim (in
---     the `claimed` event as `dispatch`).
+--     SUPERSEDES the definition in 20251207300000_lock_order.sql. As there (claims only what is
+--     still queued and not dispatching, never cascades while `vidqueue.claiming` is on), plus:
+--     dispatch_seq + 1 on each claim (in the `claimed` event as `dispatch`).
 --   vidqueue.job_claim(p_max_concurrency int, p_user_max_active int, p_limit int default 1)
 --       returns setof public.jobs
 --     SUPERSEDES the wrapper in 20250602000100_daily_credit_cap.sql. As before, but a job's cost
@@ -34,10 +34,12 @@
 --     attempts = 1, which a refused submit no longer moves past.
 --   vidqueue.job_submitted(p_job uuid, p_request_id text, p_dispatch int) returns public.jobs
 --     NEW. queued + dispatching, and (when p_dispatch is not null) dispatch_seq = p_dispatch ->
---     submitted; stores the request id, clears the refusal bookkeeping. NULL (no change) for an
---     answer of a dispatch that is no longer in flight.
+--     submitted; stores the request id, clears the refusal bookkeeping; returns the row as the
+--     triggers left it (a parent's cancel cascaded onto it shows as cancel_requested_at, see
+--     20251207300000_lock_order.sql). NULL (no change) for an answer of a dispatch that is no
+--     longer in flight.
 --   vidqueue.job_submitted(p_job uuid, p_request_id text) returns public.jobs
---     SUPERSEDES the definition in 20250601000600_job_state_machine.sql: the same transition for
+--     SUPERSEDES the definition in 20251207300000_lock_order.sql: the same transition for
 --     whichever dispatch is in flight (job_submitted(p_job, p_request_id, null)). For tests and
 --     manual repair; the functions always name the dispatch.
 --   vidqueue.job_dispatch_failed(p_job uuid, p_code text, p_message text,
@@ -102,6 +104,7 @@ begin
   if coalesce(p_max_concurrency, 0) < 1 or coalesce(p_limit, 0) < 1 then
     return;
   end if;
+  perform set_config('vidqueue.claiming', 'on', true);
   if coalesce((select max(s.slot) from vidqueue.slots s), 0) < p_max_concurrency then
     insert into vidqueue.slots (slot)
     select g from generate_series(1, p_max_concurrency) g
@@ -124,6 +127,7 @@ begin
   where s.job_id is not null and s.slot > p_max_concurrency;
   v_free := coalesce(array_length(v_slots, 1), 0) - v_over;
   if v_free <= 0 then
+    perform set_config('vidqueue.claiming', '', true);
     return;
   end if;
 
@@ -153,20 +157,25 @@ begin
       where a.user_id = v_candidate.user_id;
       continue when v_active >= p_user_max_active;
     end if;
+    -- The cursor reads its rows as of its start: a row this very claim changed since (a
+    -- parent's cascade, run by the trigger of an earlier claimed sibling, may have canceled it)
+    -- still looks queued to it. Claim only what is queued now.
+    update public.jobs
+    set dispatching_at = now(), attempts = attempts + 1, dispatch_seq = dispatch_seq + 1,
+      version = version + 1, updated_at = now()
+    where id = v_candidate.id and status = 'queued' and dispatching_at is null
+    returning * into v_job;
+    continue when not found;
     v_used := v_used + 1;
     update vidqueue.slots
     set job_id = v_candidate.id, claimed_at = now()
     where slot = v_slots[v_used];
-    update public.jobs
-    set dispatching_at = now(), attempts = attempts + 1, dispatch_seq = dispatch_seq + 1,
-      version = version + 1, updated_at = now()
-    where id = v_candidate.id
-    returning * into v_job;
     perform vidqueue.log_event(v_job, 'claimed', 'queued',
       jsonb_build_object('slot', v_slots[v_used], 'attempt', v_job.attempts,
         'dispatch', v_job.dispatch_seq));
     return next v_job;
   end loop;
+  perform set_config('vidqueue.claiming', '', true);
 end
 $$;
 
@@ -257,6 +266,9 @@ begin
   end if;
   perform vidqueue.log_event(v_job, 'submitted', 'queued',
     jsonb_build_object('request_id', p_request_id, 'dispatch', v_job.dispatch_seq));
+  -- The row as the triggers left it: a parent's cancel reaching this job now (the claim left it
+  -- to this transition) shows as cancel_requested_at, so the caller asks fal to stop.
+  select * into v_job from public.jobs j where j.id = p_job;
   return v_job;
 end
 $$;
