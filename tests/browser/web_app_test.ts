@@ -338,6 +338,29 @@ Deno.test({
         assert.deepEqual(user.errors, []);
       });
 
+      await t.step("a submit fal refuses shows as waiting with the reason, then runs", async () => {
+        const user = await newUser(1280);
+        const { page } = user;
+        await tryIt(user, env.webUrl);
+        await env.control.failNextSubmits([{ status: 503, retryAfter: "4" }]);
+        const jobId = await submit(page, "A lighthouse in the fog");
+        const reason = page.locator(cardSelector(jobId)).getByTestId("queue-reason");
+        await reason.waitFor({ timeout: UI_TIMEOUT_MS });
+        assert.match(
+          await reason.textContent() ?? "",
+          /not taking new work.*503.*credits stay reserved/,
+        );
+        assert.equal(
+          await page.locator(cardSelector(jobId)).getAttribute("data-status"),
+          "queued",
+          "a refusal is not a failure",
+        );
+        await env.screenshot(page, "generate-refused");
+        await waitForStatus(page, jobId, "completed");
+        assert.equal(await reason.count(), 0, "no reason once it runs");
+        assert.deepEqual(user.errors, []);
+      });
+
       await t.step(
         "Cancel stops a running job and frees its credits; Delete removes it",
         async () => {

@@ -1,5 +1,5 @@
 /** Human-readable text for durations, times, statuses and credit amounts shown in the app. */
-import type { Job, JobStatus } from "./types.ts";
+import type { Job, JobStatus, QueueReason } from "./types.ts";
 
 /** `75` → `"1:15"`, `3725` → `"1:02:05"`. */
 export function clock(seconds: number): string {
@@ -50,4 +50,22 @@ export function statusLabel(job: Pick<Job, "status" | "queue_position">): string
     return `${label} · #${job.queue_position} in line`;
   }
   return label;
+}
+
+/**
+ * Why a queued job is waiting, for people: the provider's refusal (`queue_reason`) and when it is
+ * tried again, relative to `nowMs`. Credits stay reserved meanwhile; a refusal is not a failure.
+ */
+export function queueReasonText(reason: QueueReason, nowMs: number): string {
+  const what = reason.code === "provider_rate_limited"
+    ? "The provider is rate limiting new work"
+    : "The provider is not taking new work right now";
+  const at = reason.retry_at ? Date.parse(reason.retry_at) : NaN;
+  const wait = Number.isFinite(at) ? Math.max(0, Math.round((at - nowMs) / 1000)) : null;
+  const when = wait === null
+    ? "Trying again soon"
+    : wait <= 1
+    ? "Trying again now"
+    : `Trying again in ${wait < 60 ? `${wait} s` : clock(wait)}`;
+  return `${what} (${reason.message}). ${when}; your credits stay reserved.`;
 }

@@ -34,6 +34,13 @@ export interface ApiErrorBody {
 }
 
 /** One job as the API and Realtime events describe it. */
+/** The provider refused a job's submit: `retry_at` is when it is submitted again. */
+export interface QueueReason {
+  code: string;
+  message: string;
+  retry_at: string | null;
+}
+
 export interface Job {
   id: string;
   kind: string;
@@ -57,6 +64,8 @@ export interface Job {
   expected_seconds: number | null;
   /** Computed when read (never rebroadcast), so only `video-jobs` answers carry a fresh one. */
   queue_position: number | null;
+  /** Why a queued job waits to be resubmitted (the provider refused its submit); else null. */
+  queue_reason?: QueueReason | null;
   /** The failed job this one retries (a user's retry creates a new job). */
   retry_of?: string | null;
   /** Set when the user asked to cancel a job that is at the provider; fal decides. */

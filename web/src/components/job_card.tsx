@@ -5,7 +5,7 @@
  */
 import { useId, useState } from "react";
 import { ApiError } from "../api.ts";
-import { ago, clock, credits, roughDuration, statusLabel } from "../format.ts";
+import { ago, clock, credits, queueReasonText, roughDuration, statusLabel } from "../format.ts";
 import { useJobProgress, useVideoGeneration } from "../hooks/use_video_generation.ts";
 import { isActive, type Job, type Model } from "../types.ts";
 import { JobTimelineDetails } from "./job_timeline.tsx";
@@ -56,6 +56,11 @@ function ProgressBar(props: { job: Job; clockOffsetMs: number; labelledBy: strin
             : `${clock(elapsedSeconds)}${expectedSeconds ? ` / ~${clock(expectedSeconds)}` : ""}`}
         </span>
       </div>
+      {queued && job.queue_reason && (
+        <p className="queue-reason" data-testid="queue-reason">
+          {queueReasonText(job.queue_reason, Date.now() - props.clockOffsetMs)}
+        </p>
+      )}
     </div>
   );
 }
