@@ -190,6 +190,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const t0 = performance.now();
       await functions.close();
       await realtime.close();
+      await storage.close();
       const t1 = performance.now();
       await server.shutdown();
       const t2 = performance.now();

@@ -8,6 +8,7 @@
 import type postgres from "postgres";
 import { json } from "../http.ts";
 import { ERRORS } from "./errors.ts";
+import type { AdminJobs } from "./admin_jobs.ts";
 import type { ObjectFiles } from "./files.ts";
 import { allowedMimeTypes, bucketSizeLimit, isValidBucketName } from "./limits.ts";
 import type { AsCaller, BucketRow, Caller } from "./types.ts";
@@ -18,6 +19,8 @@ export interface BucketRoutesDeps {
   files: ObjectFiles;
   /** The project's upload limit; a bucket's own limit may not exceed it. */
   globalLimit: number;
+  /** Where `emptyBucket`'s deletion runs, after the answer (as Storage's admin queue). */
+  adminJobs: AdminJobs;
 }
 
 /** More objects than this and Storage refuses to empty a bucket (`STORAGE_EMPTY_BUCKET_MAX`). */
@@ -202,14 +205,16 @@ export function createBucketRoutes(deps: BucketRoutesDeps) {
         where bucket_id = ${id} and created_at < ${before} limit 1`;
     });
     if (found.length > 0) {
-      // Storage queues an admin job for this; the stack runs it before answering.
-      // As Storage's admin job does: its delete is allowed past the SQL delete guard.
-      const deleted = await sql.begin(async (tx) => {
-        await tx`select set_config('storage.allow_delete_query', 'true', true)`;
-        return await tx<{ name: string }[]>`delete from storage.objects
-          where bucket_id = ${id} and created_at < ${before} returning name`;
+      // Storage queues an admin job for this, so the objects stay for a while after the answer.
+      // As that job does: its delete is allowed past the SQL delete guard.
+      deps.adminJobs.enqueue(`empty ${id}`, async () => {
+        const deleted = await sql.begin(async (tx) => {
+          await tx`select set_config('storage.allow_delete_query', 'true', true)`;
+          return await tx<{ name: string }[]>`delete from storage.objects
+            where bucket_id = ${id} and created_at < ${before} returning name`;
+        });
+        for (const row of deleted) await files.remove(id, row.name);
       });
-      for (const row of deleted) await files.remove(id, row.name);
     }
     return json({ message: "Empty bucket has been queued. Completion may take up to an hour." });
   };

@@ -10,6 +10,7 @@
 import type postgres from "postgres";
 import { apiKey, bearerToken, json } from "../http.ts";
 import type { StackKeys } from "../keys.ts";
+import { createAdminJobs } from "./admin_jobs.ts";
 import { createBucketRoutes } from "./buckets.ts";
 import { ERRORS, fromDbError, statusOf, StorageError, storageErrorResponse } from "./errors.ts";
 import { createObjectFiles, type StoredTemp, TooLargeError } from "./files.ts";
@@ -30,7 +31,12 @@ export interface StorageDeps {
   /** `[storage.image_transformation] enabled`: render images, or refuse as hosted does. */
   imageTransformation: boolean;
   log: (line: string) => void;
+  /** How long after its answer `emptyBucket` deletes the objects (default 2 s). */
+  emptyBucketDelayMs?: number;
 }
+
+/** Storage admin jobs run after this by default: long enough that "right after" sees them pending. */
+const EMPTY_BUCKET_DELAY_MS = 2000;
 
 const OBJECT_COLUMNS = `id, bucket_id, name, owner, owner_id, metadata, user_metadata, version,
   created_at, updated_at, last_accessed_at`;
@@ -540,11 +546,16 @@ export function createStorageHandler(deps: StorageDeps) {
     verifySigned,
   });
 
+  const adminJobs = createAdminJobs({
+    delayMs: deps.emptyBucketDelayMs ?? EMPTY_BUCKET_DELAY_MS,
+    log: deps.log,
+  });
   const bucketRoutes = createBucketRoutes({
     sql,
     asCaller,
     files,
     globalLimit: deps.fileSizeLimit,
+    adminJobs,
   });
 
   /**
@@ -774,7 +785,7 @@ export function createStorageHandler(deps: StorageDeps) {
     return null;
   };
 
-  return async function handleStorage(req: Request, path: string, url: URL): Promise<Response> {
+  const handleStorage = async (req: Request, path: string, url: URL): Promise<Response> => {
     // Storage's not-found handler names the request as Storage saw it (after `/storage/v1`).
     const notFound = () => ERRORS.routeNotFound(req.method, `${path}${url.search}`);
     try {
@@ -813,6 +824,8 @@ export function createStorageHandler(deps: StorageDeps) {
       return storageErrorResponse(ERRORS.internal());
     }
   };
+  /** Stops the admin queue: jobs not started are dropped (the stack is going away). */
+  return Object.assign(handleStorage, { close: () => adminJobs.close() });
 }
 
 class RollbackSignal extends Error {}
