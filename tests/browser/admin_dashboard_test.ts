@@ -29,7 +29,7 @@ async function createAdmin(env: BrowserEnv): Promise<void> {
     password: ADMIN_PASSWORD,
   });
   if (error) throw error;
-  await setAdmin(env.stack.sql, ADMIN_EMAIL, true);
+  await setAdmin(env.stack.serviceClient(), ADMIN_EMAIL, true);
 }
 
 async function signInWithEmail(page: Page, webUrl: string): Promise<void> {

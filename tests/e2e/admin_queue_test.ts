@@ -23,7 +23,7 @@ function e2eTest(name: string, fn: () => Promise<void>) {
 /** An anonymous user promoted to admin, with a refreshed token that carries the role. */
 async function adminUser(s: TestStack): Promise<SignedIn> {
   const user = await anonymousUser(s);
-  await setAdmin(s.sql, user.userId, true);
+  await setAdmin(s.serviceClient(), user.userId, true);
   const { data, error } = await user.client.auth.refreshSession();
   if (error || !data.session) throw error ?? new Error("no refreshed session");
   assert.equal(data.session.user.app_metadata.role, "admin");

@@ -11,6 +11,8 @@ import type { ProjectConfig } from "../project_config.ts";
 import { AuthError, authErrorResponse, withApiVersion } from "./errors.ts";
 import type { AuthStore, UserRow } from "./store.ts";
 import { accessTokenClaims, userJson } from "./user_json.ts";
+import { createAdminRoutes } from "./admin.ts";
+import { checkPasswordLength, readJson, str, validateEmail } from "./request.ts";
 
 export interface AuthHandlerDeps {
   store: AuthStore;
@@ -20,30 +22,6 @@ export interface AuthHandlerDeps {
   supabaseUrl: string;
   log: (line: string) => void;
   clock?: () => number;
-}
-
-const EMAIL =
-  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
-
-async function readJson(req: Request): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (!text.trim()) return {};
-  try {
-    const body = JSON.parse(text);
-    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body;
-    throw new Error("expected a JSON object");
-  } catch (e) {
-    throw new AuthError(
-      400,
-      "bad_json",
-      `Could not parse request body as JSON: ${e instanceof Error ? e.message : e}`,
-    );
-  }
-}
-
-function str(body: Record<string, unknown>, key: string): string | undefined {
-  const v = body[key];
-  return typeof v === "string" ? v : undefined;
 }
 
 function metadataOf(body: Record<string, unknown>): Record<string, unknown> {
@@ -64,26 +42,16 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     deps.keys.secretKey,
   ]);
 
-  const checkPassword = (password: string) => {
-    if (password.length < deps.config.minimumPasswordLength) {
-      throw new AuthError(
-        422,
-        "weak_password",
-        `Password should be at least ${deps.config.minimumPasswordLength} characters.`,
-        { weak_password: { reasons: ["length"] } },
-      );
-    }
-  };
-
-  const checkEmail = (email: string) => {
-    if (email.length > 255 || !EMAIL.test(email)) {
-      throw new AuthError(
-        400,
-        "validation_failed",
-        "Unable to validate email address: invalid format",
-      );
-    }
-  };
+  const checkPassword = (password: string) =>
+    checkPasswordLength(password, deps.config.minimumPasswordLength);
+  const checkEmail = (email: string) => void validateEmail(email);
+  const isBanned = (user: UserRow) =>
+    !!user.banned_until && user.banned_until.getTime() > (deps.clock ?? Date.now)();
+  const admin = createAdminRoutes({
+    store: deps.store,
+    keys: deps.keys,
+    minimumPasswordLength: deps.config.minimumPasswordLength,
+  });
 
   const sessionAnswer = async (
     s: { user: UserRow; sessionId: string; refreshToken: string },
@@ -137,6 +105,8 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     if (!user) {
       throw new AuthError(403, "user_not_found", "User from sub claim in JWT does not exist");
     }
+    // GoTrue refuses a banned user's access tokens issued before the ban.
+    if (isBanned(user)) throw new AuthError(403, "user_banned", "User is banned");
     const sessionId = typeof claims.session_id === "string" ? claims.session_id : null;
     if (sessionId && !(await deps.store.sessionExists(sessionId, user.id))) {
       throw new AuthError(
@@ -210,11 +180,16 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
       throw new AuthError(400, "validation_failed", "missing email or phone");
     }
     const user = await deps.store.findUserByEmail(email);
-    if (!user || !(await deps.store.checkPassword(user, password))) {
+    if (!user || !user.encrypted_password) {
       throw new AuthError(400, "invalid_credentials", "Invalid login credentials");
     }
-    if (user.banned_until && user.banned_until.getTime() > Date.now()) {
-      throw new AuthError(400, "user_banned", "User is banned");
+    // GoTrue's order: the ban is checked before the password.
+    if (isBanned(user)) throw new AuthError(400, "user_banned", "User is banned");
+    if (!(await deps.store.checkPassword(user, password))) {
+      throw new AuthError(400, "invalid_credentials", "Invalid login credentials");
+    }
+    if (!user.email_confirmed_at) {
+      throw new AuthError(400, "email_not_confirmed", "Email not confirmed");
     }
     const session = await deps.store.createSession(user.id, req.headers.get("user-agent"));
     return json(await sessionAnswer(session, "password", new Date()));
@@ -230,6 +205,9 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
       deps.config.refreshTokenRotation,
     );
     if (!outcome.ok) {
+      if (outcome.reason === "banned") {
+        throw new AuthError(400, "user_banned", "Invalid Refresh Token: User Banned");
+      }
       throw outcome.reason === "already_used"
         ? new AuthError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used")
         : new AuthError(
@@ -346,6 +324,8 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
           hint: "Double check your Supabase `anon` or `service_role` API key.",
         }, 401);
       }
+      const adminAnswer = await admin(req, path, url);
+      if (adminAnswer) return withApiVersion(req, adminAnswer);
       let res: Response;
       switch (route) {
         case "GET /settings":

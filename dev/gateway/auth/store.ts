@@ -23,6 +23,8 @@ export interface UserRow {
   updated_at: Date;
   banned_until: Date | null;
   is_anonymous: boolean;
+  invited_at: Date | null;
+  deleted_at: Date | null;
 }
 
 export interface IdentityRow {
@@ -40,13 +42,13 @@ export interface IdentityRow {
 /** The outcome of presenting a refresh token. */
 export type RefreshOutcome =
   | { ok: true; user: UserRow; sessionId: string; refreshToken: string; sessionCreatedAt: Date }
-  | { ok: false; reason: "not_found" | "already_used" };
+  | { ok: false; reason: "not_found" | "already_used" | "banned" };
 
 type Tx = postgres.TransactionSql;
 
 const USER_COLUMNS = `id, aud, role, email, encrypted_password, email_confirmed_at, phone,
   phone_confirmed_at, confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data,
-  created_at, updated_at, banned_until, is_anonymous`;
+  created_at, updated_at, banned_until, is_anonymous, invited_at, deleted_at`;
 
 function refreshTokenValue(): string {
   // GoTrue's refresh tokens are short random strings; uniqueness is enforced by the table.
@@ -93,6 +95,71 @@ export interface AuthStore {
   }): Promise<UserRow>;
   /** Ends sessions: `local` the given one, `others` all but it, `global` all of the user's. */
   logout(userId: string, sessionId: string, scope: "global" | "local" | "others"): Promise<void>;
+  /** A user by id, soft-deleted ones included (GoTrue's admin API finds those too). */
+  findAnyUserById(id: string): Promise<UserRow | null>;
+  /** One page of all users, newest first (GoTrue's offset pagination), and the total count. */
+  listUsers(page: number, perPage: number): Promise<{ users: UserRow[]; total: number }>;
+  /** Identities of several users at once, by user id. */
+  identitiesOf(userIds: string[]): Promise<Map<string, IdentityRow[]>>;
+  /** GoTrue's admin user creation (user, its email identity, role and metadata in one go). */
+  adminCreateUser(input: AdminCreateInput): Promise<UserRow>;
+  /** GoTrue's admin user update; metadata patches merge, a null value removes its key. */
+  adminUpdateUser(id: string, change: AdminUpdateChange): Promise<UserRow>;
+  /** GoTrue's hard delete: `delete from auth.users` as supabase_auth_admin (cascades). */
+  deleteUser(id: string): Promise<void>;
+  /**
+   * GoTrue's soft delete: email and phone replaced by hashes, password, tokens and metadata
+   * cleared, identities emptied and renamed, sessions ended, `deleted_at` set; the row stays.
+   */
+  softDeleteUser(id: string): Promise<void>;
+}
+
+/** A user created through the admin API. */
+export interface AdminCreateInput {
+  id?: string;
+  email: string;
+  passwordHash: string;
+  emailConfirm: boolean;
+  role: string;
+  userMetadata: Record<string, unknown>;
+  appMetadata: Record<string, unknown> | null;
+  /** Ban length in milliseconds (0: none). */
+  banMs: number | null;
+  invited?: boolean;
+}
+
+/** Changes of an admin user update (absent: left as is). */
+export interface AdminUpdateChange {
+  email?: string;
+  emailConfirm?: boolean;
+  passwordHash?: string;
+  role?: string;
+  appMetadata?: Record<string, unknown>;
+  userMetadata?: Record<string, unknown>;
+  /** Ban length in milliseconds from now; 0 lifts the ban. */
+  banMs?: number;
+}
+
+/** GoTrue's merge of a metadata patch: null removes a key, anything else sets it. */
+export function mergeMetadata(
+  current: Record<string, unknown> | null,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** GoTrue's obfuscation of a soft-deleted user's values: base64url(sha256(id + value)). */
+async function obfuscate(id: string, value: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id + value)),
+  );
+  return btoa(String.fromCharCode(...digest)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Creates the store over `sql`, a pool connected as the cluster's superuser. */
@@ -211,6 +278,10 @@ export function createAuthStore(sql: postgres.Sql): AuthStore {
         }
         const user = await findUser(tx, row.user_id);
         if (!user) return { ok: false, reason: "not_found" };
+        // GoTrue refuses a banned user's refresh before it rotates anything.
+        if (user.banned_until && user.banned_until.getTime() > Date.now()) {
+          return { ok: false, reason: "banned" };
+        }
         const sessionId = row.session_id;
         const base = {
           ok: true as const,
@@ -281,6 +352,142 @@ export function createAuthStore(sql: postgres.Sql): AuthStore {
         } else {
           await tx`delete from auth.sessions where user_id = ${userId}`;
         }
+      });
+    },
+    findAnyUserById: async (id) => {
+      const rows = await sql.unsafe<UserRow[]>(
+        `select ${USER_COLUMNS} from auth.users where id = $1`,
+        [id],
+      );
+      return rows[0] ?? null;
+    },
+    async listUsers(page, perPage) {
+      const [count] = await sql<{ n: number }[]>`
+        select count(*)::int as n from auth.users where aud = 'authenticated'`;
+      const users = await sql.unsafe<UserRow[]>(
+        `select ${USER_COLUMNS} from auth.users where aud = 'authenticated'
+         order by created_at desc, id limit $1 offset $2`,
+        [perPage, Math.max(page - 1, 0) * perPage],
+      );
+      return { users, total: count!.n };
+    },
+    async identitiesOf(userIds) {
+      const out = new Map<string, IdentityRow[]>(userIds.map((id) => [id, []]));
+      if (userIds.length === 0) return out;
+      const rows = await sql<IdentityRow[]>`
+        select id, provider_id, user_id, identity_data, provider, last_sign_in_at, created_at,
+          updated_at, email
+        from auth.identities where user_id = any(${userIds}::uuid[]) order by created_at`;
+      for (const row of rows) out.get(row.user_id)?.push(row);
+      return out;
+    },
+    adminCreateUser(input) {
+      return asAuthAdmin(async (tx) => {
+        const id = input.id ?? crypto.randomUUID();
+        const appMetadata = mergeMetadata(
+          { provider: "email", providers: ["email"] },
+          input.appMetadata ?? {},
+        );
+        const bannedUntil = input.banMs ? new Date(Date.now() + input.banMs) : null;
+        await tx`insert into auth.users (instance_id, id, aud, role, email, encrypted_password,
+            email_confirmed_at, invited_at, raw_app_meta_data, raw_user_meta_data, banned_until,
+            is_anonymous, confirmation_token, recovery_token, email_change)
+          values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', ${input.role},
+            ${input.email}, ${input.passwordHash}, ${input.emailConfirm ? new Date() : null},
+            ${input.invited ? new Date() : null}, ${tx.json(appMetadata as postgres.JSONValue)},
+            ${tx.json(input.userMetadata as postgres.JSONValue)}, ${bannedUntil}, false,
+            '', '', '')`;
+        const data = { sub: id, email: input.email, email_verified: false, phone_verified: false };
+        await tx`insert into auth.identities
+            (provider_id, user_id, identity_data, provider, last_sign_in_at)
+          values (${id}, ${id}, ${tx.json(data)}, 'email', now())`;
+        return (await findUser(tx, id))!;
+      });
+    },
+    adminUpdateUser(id, change) {
+      return asAuthAdmin(async (tx) => {
+        const [row] = await tx<
+          {
+            raw_app_meta_data: Record<string, unknown>;
+            raw_user_meta_data: Record<string, unknown>;
+          }[]
+        >`select raw_app_meta_data, raw_user_meta_data from auth.users where id = ${id} for update`;
+        if (!row) throw new Error(`no user ${id}`);
+        if (change.role) await tx`update auth.users set role = ${change.role} where id = ${id}`;
+        if (change.emailConfirm) {
+          await tx`update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now())
+            where id = ${id}`;
+        }
+        if (change.passwordHash) {
+          await tx`update auth.users set encrypted_password = ${change.passwordHash}
+            where id = ${id}`;
+        }
+        if (change.email) {
+          const verified = change.emailConfirm === true;
+          const updated = await tx`update auth.identities
+            set identity_data = identity_data || ${
+            tx.json({ email: change.email, email_verified: verified })
+          }, updated_at = now()
+            where user_id = ${id} and provider = 'email'`;
+          if (updated.count === 0) {
+            const data = { sub: id, email: change.email, email_verified: verified };
+            await tx`insert into auth.identities
+                (provider_id, user_id, identity_data, provider, last_sign_in_at)
+              values (${id}, ${id}, ${tx.json(data)}, 'email', now())`;
+          }
+          await tx`update auth.users set email = ${change.email},
+            is_anonymous = is_anonymous and not ${verified} where id = ${id}`;
+        }
+        if (change.appMetadata) {
+          const merged = mergeMetadata(row.raw_app_meta_data, change.appMetadata);
+          await tx`update auth.users set raw_app_meta_data = ${
+            tx.json(merged as postgres.JSONValue)
+          } where id = ${id}`;
+        }
+        if (change.userMetadata) {
+          const merged = mergeMetadata(row.raw_user_meta_data, change.userMetadata);
+          await tx`update auth.users set raw_user_meta_data = ${
+            tx.json(merged as postgres.JSONValue)
+          } where id = ${id}`;
+        }
+        if (change.banMs !== undefined) {
+          const until = change.banMs ? new Date(Date.now() + change.banMs) : null;
+          await tx`update auth.users set banned_until = ${until} where id = ${id}`;
+        }
+        await tx`update auth.users set updated_at = now() where id = ${id}`;
+        const rows = await tx.unsafe<UserRow[]>(
+          `select ${USER_COLUMNS} from auth.users where id = $1`,
+          [id],
+        );
+        return rows[0]!;
+      });
+    },
+    deleteUser(id) {
+      return asAuthAdmin(async (tx) => {
+        await tx`delete from auth.users where id = ${id}`;
+      });
+    },
+    softDeleteUser(id) {
+      return asAuthAdmin(async (tx) => {
+        const [row] = await tx<{ email: string | null; phone: string | null; deleted: boolean }[]>`
+          select email, phone, deleted_at is not null as deleted from auth.users
+          where id = ${id} for update`;
+        if (!row || row.deleted) return;
+        const email = await obfuscate(id, row.email ?? "");
+        const phone = (await obfuscate(id, row.phone ?? "")).slice(0, 15);
+        await tx`update auth.users set email = ${email}, phone = ${phone},
+            encrypted_password = null, confirmation_token = '', recovery_token = '',
+            email_change = '', raw_user_meta_data = '{}', raw_app_meta_data = '{}',
+            deleted_at = now(), updated_at = now()
+          where id = ${id}`;
+        const identities = await tx<{ id: string; provider: string; provider_id: string }[]>`
+          select id, provider, provider_id from auth.identities where user_id = ${id}`;
+        for (const identity of identities) {
+          const providerId = await obfuscate(id, `${identity.provider}:${identity.provider_id}`);
+          await tx`update auth.identities set identity_data = '{}', provider_id = ${providerId},
+            updated_at = now() where id = ${identity.id}`;
+        }
+        await tx`delete from auth.sessions where user_id = ${id}`;
       });
     },
   };

@@ -14,6 +14,7 @@ export function userJson(user: UserRow, identities: IdentityRow[]): Record<strin
     role: user.role ?? "authenticated",
     email: user.email ?? "",
     email_confirmed_at: iso(user.email_confirmed_at),
+    invited_at: iso(user.invited_at),
     phone: user.phone ?? "",
     phone_confirmed_at: iso(user.phone_confirmed_at),
     confirmed_at: iso(user.confirmed_at ?? user.email_confirmed_at),
@@ -34,6 +35,7 @@ export function userJson(user: UserRow, identities: IdentityRow[]): Record<strin
     created_at: user.created_at.toISOString(),
     updated_at: user.updated_at.toISOString(),
     banned_until: iso(user.banned_until),
+    deleted_at: iso(user.deleted_at),
     is_anonymous: user.is_anonymous,
   };
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
