@@ -115,7 +115,7 @@ function webhookUrlFor(s: TestStack, query: Record<string, string>): string {
 /** An anonymous user promoted to admin, with a refreshed token that carries the role. */
 async function adminUser(s: TestStack): Promise<SignedIn> {
   const user = await anonymousUser(s);
-  await setAdmin(s.sql, user.userId, true);
+  await setAdmin(s.serviceClient(), user.userId, true);
   const { data, error } = await user.client.auth.refreshSession();
   if (error || !data.session) throw error ?? new Error("no refreshed session");
   return { ...user, token: data.session.access_token };
